@@ -1,0 +1,160 @@
+"""EPCS MFA Portal: the application factory."""
+
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
+
+from .config import from_environment, utcnow
+from .extensions import csrf, db, login_manager, migrate
+from .vault import Vault
+
+SECRET_KEY_FILE = "secret_key"
+VAULT_KEY_FILE = "vault_key"
+
+
+class NotInitialised(RuntimeError):
+    """The instance has no keys yet: `flask --app app init-db` generates them."""
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'portal.sqlite3'}",
+        CLOCK=utcnow,
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own timeouts bound a form's life
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="portal_session",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    app.config.update(from_environment())
+    if config:
+        app.config.update(config)
+    if app.config["PORTAL_HTTPS"]:
+        app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
+
+    _load_keys(app, instance)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine)
+
+    from . import sessions, wizard
+    from .auth import bp as auth_bp
+    from .cli import register as register_cli
+    from .devices import bp as devices_bp
+
+    sessions.init_app(app)
+    wizard.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(devices_bp)
+    register_cli(app)
+    _register_pages(app)
+    return app
+
+
+def _load_keys(app: Flask, instance: Path) -> None:
+    """Keys come from the environment or from files that `init-db` wrote; never made here, where
+    two workers starting together would each make a different one."""
+    secret = app.config.get("PORTAL_SECRET_KEY") or _read(instance / SECRET_KEY_FILE)
+    vault_key = app.config.get("PORTAL_VAULT_KEY") or _read(instance / VAULT_KEY_FILE)
+    app.config["SECRET_KEY"] = secret or None
+    app.extensions["vault"] = Vault(vault_key) if vault_key else None
+    app.config["PORTAL_READY"] = bool(secret and vault_key)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def require_ready(app: Flask) -> Flask:
+    """Refuse to serve without keys (wsgi.py calls this; tests pass their own keys)."""
+    if not app.config["PORTAL_READY"]:
+        raise NotInitialised(
+            "The portal has no secret key or vault key. Run `flask --app app init-db` once "
+            f"(it writes them into {app.instance_path}) or set PORTAL_SECRET_KEY and PORTAL_VAULT_KEY."
+        )
+    return app
+
+
+def _tune_sqlite(engine) -> None:
+    """WAL, a busy timeout and foreign keys; and every transaction takes the write lock at once
+    (BEGIN IMMEDIATE), so a read-then-write never fails with "database is locked" when another
+    worker wrote in between. pysqlite's own BEGIN handling is switched off to allow that."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _register_pages(app: Flask) -> None:
+    @app.before_request
+    def refuse_when_not_initialised():
+        if not app.config["PORTAL_READY"] and request.endpoint != "static":
+            return render_template("errors/error.html", code=503,
+                                   title="The portal is not set up yet",
+                                   message="Run flask --app app init-db, then start it again."), 503
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.endpoint != "static":
+            headers["Cache-Control"] = "no-store"
+        if app.config["PORTAL_HTTPS"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return render_template("errors/error.html", code=exc.code, title=exc.name,
+                               message=ERROR_MESSAGES.get(exc.code, exc.description)), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_template("errors/error.html", code=500, title="Something went wrong",
+                               message=ERROR_MESSAGES[500]), 500
+
+
+ERROR_MESSAGES = {
+    400: "The form could not be used. Go back, reload the page and try again.",
+    403: "You do not have access to this page.",
+    404: "There is no such page, or it is not yours.",
+    405: "That action is not available here.",
+    413: "That file is too large.",
+    429: "Too many tries. Wait a moment and try again.",
+    500: "Something went wrong on our side. Nothing was changed; please try again.",
+    503: "The portal is busy or briefly unavailable. Please try again in a moment.",
+}
+

@@ -1,0 +1,31 @@
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, RadioField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from ..forms import CodeField
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired("Enter your username."), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"})
+    password = PasswordField("Password", validators=[InputRequired("Enter your password.")],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class CodeForm(FlaskForm):
+    """Device choice (primary preselected) and the code, checked against that device."""
+
+    device = RadioField("Device", validate_choice=False)
+    code = CodeField()
+
+    def __init__(self, devices, digits: int = 6, **kwargs):
+        super().__init__(**kwargs)
+        self.device.choices = [(str(d.id), d.name) for d in devices]
+        if not self.device.data and devices:
+            self.device.data = str(devices[0].id)
+        if digits != 6:
+            self.code.label.text = f"Enter the {digits}-digit code"
+
+    def validate_device(self, field):
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("Choose one of your devices.")

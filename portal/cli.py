@@ -1,0 +1,159 @@
+"""flask --app app init-db · demo · users create · unlock · audit verify"""
+
+import os
+import secrets
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, audit
+from .clock import now
+from .dea import dea_problem, normalise_dea
+from .extensions import db
+from .models import ROLES, User
+from .passwords import hash_secret, password_problem
+
+DEMO_USERS = (
+    # username, role, name, email, has admin rights, DEA number, date of birth, SSN last four
+    ("admin", "admin", "Morgan Lee", "morgan.lee@demo-clinic.example", False, None, None, None),
+    ("dr.rivera", "provider", "Ana Rivera", "ana.rivera@demo-clinic.example", True, "BR1234563", "1978-04-12", "4821"),
+    ("dr.chen", "provider", "Wei Chen", "wei.chen@demo-clinic.example", False, "BC7654329", "1985-09-30", "1397"),
+    ("frontdesk", "staff", "Sam Ortiz", "sam.ortiz@demo-clinic.example", False, None, None, None),
+    ("trainer", "trainer", "Jordan Blake", "jordan.blake@demo-clinic.example", False, None, None, None),
+)
+
+
+def demo_password(username: str) -> str:
+    return f"{username}-demo-pass"
+
+
+def _write_key(path: Path, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+
+
+def init_db() -> None:
+    app = current_app._get_current_object()
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    from .vault import new_key
+
+    for name, setting, make in ((SECRET_KEY_FILE, "PORTAL_SECRET_KEY", lambda: secrets.token_hex(32)),
+                                (VAULT_KEY_FILE, "PORTAL_VAULT_KEY", new_key)):
+        path = instance / name
+        if not app.config.get(setting) and not path.exists():
+            _write_key(path, make())
+            click.echo(f"Generated {path}")
+    _load_keys(app, instance)
+    upgrade(directory=app.extensions["migrate"].directory)
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+def create_user(username: str, role: str, name: str, email: str, password: str, *, dob: str | None = None,
+                ssn_last4: str | None = None, dea: str | None = None, admin_rights: bool = False) -> User:
+    vault = current_app.extensions["vault"]
+    user = User(username=username.strip().lower(), role=role, name=name.strip(), email=email.strip(),
+                password_hash=hash_secret(password), created_at=now(), has_admin_rights=admin_rights,
+                dea_number=normalise_dea(dea) if dea else None,
+                dob_hash=vault.keyed_hash(dob) if dob else None,
+                ssn_last4_hash=vault.keyed_hash(ssn_last4) if ssn_last4 else None)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(db.session, "user_created", at=now(), subject_id=user.id, detail=f"{role} {user.username} (CLI)")
+    return user
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db_command():
+        """Create or upgrade the database; generate the instance keys if missing."""
+        init_db()
+
+    @app.cli.command("demo")
+    def demo_command():
+        """Seed the demo clinic (once) and print its sign-ins."""
+        for username, role, name, email, rights, dea, dob, ssn in DEMO_USERS:
+            if db.session.scalar(select(User.id).where(User.username == username)) is None:
+                create_user(username, role, name, email, demo_password(username), dob=dob, ssn_last4=ssn,
+                            dea=dea, admin_rights=rights)
+        db.session.commit()
+        click.echo("Demo sign-ins (password, then set up a code generator at first sign-in):")
+        for username, role, name, *_ in DEMO_USERS:
+            click.echo(f"  {role:<9} {name:<13} username {username:<10} password {demo_password(username)}")
+
+    users = click.Group("users", help="Manage portal users.")
+    app.cli.add_command(users)
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    @click.option("--name", required=True)
+    @click.option("--email", required=True)
+    @click.option("--password", help="Prompted for when left out.")
+    @click.option("--dob", help="Date of birth YYYY-MM-DD (kept as a keyed hash, for lost-phone recovery).")
+    @click.option("--ssn-last4", help="Last four of the SSN (kept as a keyed hash).")
+    @click.option("--dea", help="DEA registration number (providers).")
+    @click.option("--admin", "admin_rights", is_flag=True, help="Give admin rights (e.g. a registrant admin).")
+    def users_create(username, role, name, email, password, dob, ssn_last4, dea, admin_rights):
+        """Create a user."""
+        if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+            raise click.ClickException(f"A user named {username} already exists.")
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        problems = [p for p in (
+            password_problem(password),
+            dea_problem(dea) if dea else None,
+            "--dob must be YYYY-MM-DD" if dob and not _is_date(dob) else None,
+            "--ssn-last4 must be 4 digits" if ssn_last4 and not (len(ssn_last4) == 4 and ssn_last4.isascii()
+                                                                  and ssn_last4.isdigit()) else None,
+        ) if p]
+        if problems:
+            raise click.ClickException(" ".join(problems))
+        create_user(username, role, name, email, password, dob=dob, ssn_last4=ssn_last4, dea=dea,
+                    admin_rights=admin_rights)
+        db.session.commit()
+        click.echo(f"Created {role} {username.lower()}.")
+
+    @app.cli.command("unlock")
+    @click.argument("username")
+    @click.option("--reason", required=True, help="Why (written to the audit log).")
+    def unlock_command(username, reason):
+        """Lift every lock on a user (password, codes, PIN)."""
+        user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if user is None:
+            raise click.ClickException(f"No user named {username}.")
+        user.password_failures = 0
+        user.password_locked_until = None
+        user.otp_failures = 0
+        user.otp_last_failure_at = None
+        user.pin_failures = 0
+        audit.record(db.session, "unlocked", at=now(), subject_id=user.id, detail=f"CLI: {reason}")
+        db.session.commit()
+        click.echo(f"Unlocked {user.username}.")
+
+    audit_group = click.Group("audit", help="The audit trail.")
+    app.cli.add_command(audit_group)
+
+    @audit_group.command("verify")
+    def audit_verify():
+        """Recompute the hash chain; exit 1 if it is broken."""
+        report = audit.verify(db.session)
+        if report.ok:
+            click.echo(f"Audit chain intact: {report.events} events.")
+            return
+        click.echo(f"Audit chain BROKEN at event {report.first_bad_id}: {report.reason}.", err=True)
+        sys.exit(1)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

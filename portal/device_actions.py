@@ -1,0 +1,80 @@
+"""Device changes with their invariants: names unique per user ignoring case; exactly one primary
+while any device is active; removing the primary promotes the most recently added remaining
+device. Every change is audited. Views call these after their own checks (ownership, step-up)."""
+
+from sqlalchemy import func, select, update
+
+from . import audit
+from .clock import now
+from .extensions import db
+from .models import Device, User
+from .sessions import client_ip
+
+NAME_TAKEN = "You already have a device with this name. Name your devices differently so you can tell them apart."
+
+
+def name_taken(user: User, name: str, except_id: int | None = None) -> bool:
+    query = select(Device.id).where(Device.user_id == user.id, Device.status != "removed",
+                                    Device.name_key == name.strip().casefold()[:64])
+    if except_id is not None:
+        query = query.where(Device.id != except_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _primary(user: User) -> Device | None:
+    return db.session.scalar(select(Device).where(Device.user_id == user.id, Device.is_primary))
+
+
+def add(user: User, kind: str, name: str, *, make_primary: bool, **fields) -> Device:
+    """A confirmed device. The first active device is primary whatever was asked."""
+    name = name.strip()
+    moment = now()
+    has_active = db.session.scalar(select(func.count(Device.id)).where(
+        Device.user_id == user.id, Device.status == "active")) > 0
+    primary = make_primary or not has_active
+    if primary:
+        db.session.execute(update(Device).where(Device.user_id == user.id).values(is_primary=False))
+    device = Device(user_id=user.id, kind=kind, name=name, name_key=name.casefold()[:64], status="active",
+                    is_primary=primary, added_at=moment, **fields)
+    db.session.add(device)
+    db.session.flush()
+    audit.record(db.session, "device_added", at=moment, actor_id=user.id, subject_id=user.id, ip=client_ip(),
+                 detail=f"{kind} device {name!r}" + (" (primary)" if primary else ""))
+    return device
+
+
+def rename(device: Device, name: str) -> None:
+    old = device.name
+    device.name = name.strip()
+    device.name_key = device.name.casefold()[:64]
+    audit.record(db.session, "device_renamed", at=now(), actor_id=device.user_id, subject_id=device.user_id,
+                 ip=client_ip(), detail=f"{old!r} renamed to {device.name!r}")
+
+
+def set_primary(device: Device) -> None:
+    # two statements: the unique index on the primary allows no moment with two
+    db.session.execute(update(Device).where(Device.user_id == device.user_id, Device.id != device.id)
+                       .values(is_primary=False))
+    db.session.execute(update(Device).where(Device.id == device.id).values(is_primary=True))
+    db.session.refresh(device)
+    audit.record(db.session, "device_primary", at=now(), actor_id=device.user_id, subject_id=device.user_id,
+                 ip=client_ip(), detail=f"{device.name!r} is now the primary device")
+
+
+def remove(device: Device, *, reason: str = "removed by the user") -> Device | None:
+    """Remove a device; returns the device that became primary in its place, if any."""
+    was_primary = device.is_primary
+    device.status = "removed"
+    device.is_primary = False
+    db.session.flush()
+    moment = now()
+    audit.record(db.session, "device_removed", at=moment, actor_id=device.user_id, subject_id=device.user_id,
+                 ip=client_ip(), detail=f"{device.kind} device {device.name!r}: {reason}")
+    if not was_primary:
+        return None
+    successor = db.session.scalar(select(Device).where(
+        Device.user_id == device.user_id, Device.status == "active")
+        .order_by(Device.added_at.desc(), Device.id.desc()).limit(1))
+    if successor is not None:
+        set_primary(successor)
+    return successor

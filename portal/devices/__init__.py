@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("devices", __name__, url_prefix="/security")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,183 @@
+"""The tables (SQLAlchemy 2.0 typed mappings). Times are naive UTC."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("provider", "staff", "admin", "trainer")
+DEVICE_KINDS = ("sms", "voice", "push", "totp", "hardware")  # the order the sign-in page offers them
+DEVICE_STATUSES = ("pending", "active", "suspended", "removed")
+
+
+class User(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    is_active_user: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    password_hash: Mapped[bytes] = mapped_column(LargeBinary(80))
+    password_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_locked_until: Mapped[datetime | None]
+    otp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    otp_last_failure_at: Mapped[datetime | None]
+    pin_hash: Mapped[bytes | None] = mapped_column(LargeBinary(80))
+    pin_set_at: Mapped[datetime | None]
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    identity_verified_at: Mapped[datetime | None]
+    identity_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    dea_number: Mapped[str | None] = mapped_column(String(9))
+    has_admin_rights: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    dob_hash: Mapped[str | None] = mapped_column(String(64))
+    ssn_last4_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_sign_in_at: Mapped[datetime | None]
+
+    devices: Mapped[list["Device"]] = relationship(back_populates="user", order_by="Device.added_at")
+
+    # Flask-Login reads these; get_id is the *login session's* token, never the user id, so the
+    # cookie carries only that opaque value and signing out (revoking the row) kills the cookie.
+    is_authenticated = True
+    is_anonymous = False
+    session_token = None  # set by the user loader: str
+    login_session = None  # set by the user loader: LoginSession
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_user
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" or self.has_admin_rights
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else ""
+
+
+class Device(db.Model):
+    """A second factor. A device row exists only once confirmed: the set-up wizards keep the
+    pending seed in wizard_state, so nothing can ever use an unconfirmed device."""
+
+    __table_args__ = (
+        # names are unique per user ignoring case, among devices not removed
+        Index("uq_device_name", "user_id", "name_key", unique=True,
+              sqlite_where=text("status != 'removed'"), postgresql_where=text("status != 'removed'")),
+        # at most one primary per user
+        Index("uq_device_primary", "user_id", unique=True,
+              sqlite_where=text("is_primary"), postgresql_where=text("is_primary")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str | None] = mapped_column(Text)  # vault-sealed seed
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164, sms/voice
+    token_serial: Mapped[str | None] = mapped_column(String(32))  # hardware
+    credential_hash: Mapped[str | None] = mapped_column(String(64))  # push: hash of the phone's credential
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    added_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    last_step: Mapped[int | None]  # TOTP: the last accepted time step (replay rule)
+    counter: Mapped[int | None]  # HOTP: the counter value the next code is made with
+    drift: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # TOTP steps
+
+    user: Mapped[User] = relationship(back_populates="devices")
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == "active"
+
+
+class HardwareToken(db.Model):
+    """Inventory from the vendor's seed file."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(32), unique=True)
+    seed: Mapped[str] = mapped_column(Text)  # vault-sealed
+    kind: Mapped[str] = mapped_column(String(8), default="hotp")
+    digits: Mapped[int] = mapped_column(Integer, default=6)
+    period: Mapped[int] = mapped_column(Integer, default=30)
+    counter: Mapped[int] = mapped_column(Integer, default=0)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    status: Mapped[str] = mapped_column(String(16), default="unassigned")
+    imported_at: Mapped[datetime]
+
+
+class LoginSession(db.Model):
+    """One sign-in. The cookie holds a random token; the table holds only its SHA-256."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # "password" (code pending), "enrolling", "full"
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    second_factor_at: Mapped[datetime | None]  # step-up freshness
+    second_factor_device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship()
+
+
+class WizardState(db.Model):
+    """Where one wizard of one sign-in session stands; its payload (e.g. a pending seed) is sealed."""
+
+    __table_args__ = (UniqueConstraint("login_session_id", "wizard"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login_session_id: Mapped[int] = mapped_column(ForeignKey("login_session.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    wizard: Mapped[str] = mapped_column(String(32))
+    step: Mapped[int] = mapped_column(Integer, default=0)  # the furthest step reached
+    payload: Mapped[str] = mapped_column(Text)  # vault-sealed JSON
+    expires_at: Mapped[datetime]
+
+
+class AuditEvent(db.Model):
+    """Append-only and hash-chained: each row's hash covers its fields and the previous hash. The
+    unique prev_hash makes two workers appending at once collide instead of forking the chain."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str | None] = mapped_column(String(45))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboundMessage(db.Model):
+    """The outbox: texts, calls and e-mails the portal sent (or would have sent)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))  # sms, voice, email
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
