@@ -183,3 +183,96 @@ def provider(client, make_user, clock):
     sign_in(client, username)
     secret = setup_code_generator(client, clock, "My iPhone")
     return {"id": user_id, "username": username, "secret": secret}
+
+
+# ---- a live server and Debian's chromium, for the browser tests ----
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
+
+
+class LiveServer:
+    def __init__(self, app, url):
+        self.app = app
+        self.url = url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live_config():
+    """Extra config for the live server (override in a module)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path, keys, live_config):
+    """The portal on a real port, CSRF on, the real clock, its own SQLite file."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    app = create_app({**config_for(url, keys), "TESTING": False, "WTF_CSRF_ENABLED": True, **live_config})
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open a fresh browser context (a new profile: own cookies) and return its page."""
+    contexts = []
+
+    def make(**kw):
+        context = browser.new_context(base_url=live_server.url, **kw)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> str:
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, f"{name}.png")
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+def live_user(live_server, username: str, role: str = "provider", password: str = PASSWORD, **kw):
+    with live_server.app.app_context():
+        user = create_user(username, role, kw.pop("name", "Ana Rivera"), f"{username}@example.test", password, **kw)
+        db.session.commit()
+        return user.id
+
+
+def decode_qr(page, selector: str = "svg.qr") -> str:
+    """Read the QR code the page shows, as a phone camera would: screenshot it and decode it."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    png = page.locator(selector).screenshot()
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert results, "no QR code could be read from the page"
+    return results[0].text
