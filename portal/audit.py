@@ -4,6 +4,10 @@ Each event's hash covers its own fields and the previous event's hash, so changi
 inserting a row breaks the chain from there on; `verify` finds the first break. Appends are
 serialised by the unique prev_hash: two workers that read the same head collide on insert, and
 the loser re-reads the head and tries again. No Flask here: callers pass the session and the clock.
+
+Lock order, everywhere: the subject user's row first, then the audit chain. `record` takes the
+user row itself (FOR UPDATE on PostgreSQL), so a transaction that appends and then updates its
+user cannot deadlock with one that updated the user and then appends.
 """
 
 import hashlib
@@ -15,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent
+from .models import AuditEvent, User
 
 GENESIS = "0" * 64
 ATTEMPTS = 20
@@ -37,6 +41,8 @@ def record(session: Session, action: str, *, at: datetime, actor_id: int | None 
            subject_id: int | None = None, detail: str = "", ip: str | None = None) -> AuditEvent:
     """Append one event inside the caller's transaction (a savepoint, so a collision rolls back
     only this insert)."""
+    if subject_id is not None:
+        session.execute(select(User.id).where(User.id == subject_id).with_for_update())
     for _ in range(ATTEMPTS):
         prev = head(session)
         event = AuditEvent(at=at, actor_id=actor_id, subject_id=subject_id, action=action,

@@ -71,8 +71,12 @@ LOCKED = ("Your second factor is locked after too many wrong codes. Ask your pra
 
 
 def gate(user: User) -> otp.Gate:
+    """Read the failure state with the user's row locked (PostgreSQL: FOR UPDATE; SQLite already
+    holds the write lock): one user's tries are checked one at a time, so a burst of concurrent
+    guesses cannot all slip past the wait, and every lock is taken in the same order (user row
+    first, then device, then the audit chain), so racing workers cannot deadlock."""
     failures, last = db.session.execute(
-        select(User.otp_failures, User.otp_last_failure_at).where(User.id == user.id)).one()
+        select(User.otp_failures, User.otp_last_failure_at).where(User.id == user.id).with_for_update()).one()
     return otp.gate(policy(), failures, last, now())
 
 
