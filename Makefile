@@ -36,6 +36,7 @@ test: install-dev browser lint
 	$(BIN)/pytest -q
 
 bench: install-dev
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python bench/bench.py
 
 clean:

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, g, has_request_context, render_template, request
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
 from .config import from_environment, utcnow
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import READ_METHODS, csrf, db, login_manager, migrate
 from .vault import Vault
 
 SECRET_KEY_FILE = "secret_key"
@@ -88,9 +88,10 @@ def require_ready(app: Flask) -> Flask:
 
 
 def _tune_sqlite(engine) -> None:
-    """WAL, a busy timeout and foreign keys; and every transaction takes the write lock at once
-    (BEGIN IMMEDIATE), so a read-then-write never fails with "database is locked" when another
-    worker wrote in between. pysqlite's own BEGIN handling is switched off to allow that."""
+    """WAL, a busy timeout and foreign keys. A transaction that may write takes the write lock at
+    once (BEGIN IMMEDIATE), so a read-then-write never fails with "database is locked" when another
+    worker wrote in between; GET requests read in a deferred transaction (WAL readers never wait)
+    and call `extensions.begin_write()` before they write. pysqlite's own BEGIN handling is off."""
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -104,7 +105,8 @@ def _tune_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = has_request_context() and request.method in READ_METHODS and not g.get("sqlite_write")
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _register_pages(app: Flask) -> None:

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from .clock import now
-from .extensions import db, login_manager
+from .extensions import begin_write, db, login_manager
 from .models import Device, LoginSession, User
 
 PENDING_KEY = "pending_login"  # the token of a sign-in whose second factor is still to come
@@ -51,7 +52,8 @@ def find(token: str | None, stages: tuple[str, ...]) -> LoginSession | None:
     """The live session for a token, or None; a timed-out session is revoked on the way."""
     if not token:
         return None
-    ls = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
+    ls = db.session.scalar(select(LoginSession).options(joinedload(LoginSession.user))
+                           .where(LoginSession.token_hash == _hash(token)))
     if ls is None or ls.revoked_at is not None or ls.stage not in stages:
         return None
     config = current_app.config
@@ -59,12 +61,14 @@ def find(token: str | None, stages: tuple[str, ...]) -> LoginSession | None:
     idle = moment - ls.last_seen_at > timedelta(minutes=config["PORTAL_IDLE_MINUTES"])
     expired = moment - ls.created_at > timedelta(hours=config["PORTAL_SESSION_HOURS"])
     if idle or expired:
+        begin_write()
         ls.revoked_at = moment
         db.session.commit()
         flash(f"You were signed out after {config['PORTAL_IDLE_MINUTES']} minutes without activity."
               if idle else "Your sign-in has expired. Please sign in again.", "info")
         return None
     if moment - ls.last_seen_at >= SEEN_EVERY:
+        begin_write()
         ls.last_seen_at = moment
         db.session.commit()
     return ls

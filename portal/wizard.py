@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import delete, select
 
 from .clock import now
-from .extensions import db
+from .extensions import begin_write, db
 from .models import WizardState
 
 
@@ -105,6 +105,7 @@ class Wizard:
         if row is None:
             return None
         if row.expires_at < now():
+            begin_write()
             self.discard()
             return None
         return State(self, row, current_app.extensions["vault"].open_json(row.payload))
@@ -131,6 +132,7 @@ class Wizard:
                 raise WizardDetour(url_for(names[reached]),
                                    "For your security the secret key is no longer shown. To scan again, start over.")
             if request.method == "GET":
+                begin_write()
                 later = {s.endpoint for s in steps[i + 1:]}
                 state.data["steps"] = {k: v for k, v in state.data.get("steps", {}).items() if k not in later}
                 state.row.step = i
