@@ -1,9 +1,11 @@
 """EPCS MFA Portal: the application factory."""
 
+from contextlib import suppress
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, render_template, request
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .config import from_environment, utcnow
@@ -141,12 +143,26 @@ def _register_pages(app: Flask) -> None:
         return render_template("errors/error.html", code=exc.code, title=exc.name,
                                message=ERROR_MESSAGES.get(exc.code, exc.description)), exc.code
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+        _rollback_quietly()
+        return render_template("errors/error.html", code=503, title="Please try again",
+                               message=ERROR_MESSAGES[503]), 503
+
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
-        db.session.rollback()
+        _rollback_quietly()
         return render_template("errors/error.html", code=500, title="Something went wrong",
                                message=ERROR_MESSAGES[500]), 500
+
+
+def _rollback_quietly() -> None:
+    """Nothing half-done survives an error; a connection that is gone cannot roll back, and that
+    is fine: the database already discarded its transaction."""
+    with suppress(Exception):
+        db.session.rollback()
 
 
 ERROR_MESSAGES = {
