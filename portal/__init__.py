@@ -52,12 +52,14 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .cli import register as register_cli
     from .devices import bp as devices_bp
+    from .ops import register as register_ops
 
     sessions.init_app(app)
     wizard.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)
     register_cli(app)
+    register_ops(app)
     _register_pages(app)
     return app
 

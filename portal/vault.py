@@ -39,6 +39,13 @@ class Vault:
         except InvalidToken as exc:
             raise VaultError("cannot decrypt a sealed value") from exc
 
+    def rotate(self, token: str) -> str:
+        """The same value, encrypted with the first key."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise VaultError("cannot decrypt a sealed value") from exc
+
     def keyed_hash(self, value: str) -> str:
         """For answers kept only to be compared (date of birth, SSN last four). Derived from the
         oldest key in the list, so rotating the cipher key (new key first) keeps them valid."""
