@@ -7,6 +7,7 @@ from flask import Flask, g, has_request_context, render_template, request
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import from_environment, utcnow
 from .extensions import READ_METHODS, csrf, db, login_manager, migrate
@@ -39,6 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
 
     _load_keys(app, instance)
+    if app.config["PORTAL_PROXIES"]:
+        hops = app.config["PORTAL_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))

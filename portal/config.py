@@ -22,6 +22,7 @@ SETTINGS: dict[str, tuple[object, type]] = {
     "VAULT_KEY": ("", str),
     "DEMO": (False, bool),
     "HTTPS": (False, bool),
+    "PROXIES": (0, int),  # reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto to trust
     "ISSUER": ("EPCS Portal", str),
     "OTP_WAIT_AFTER": (5, int),
     "OTP_WAIT_SECONDS": (30, int),
