@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test bench lint install install-dev browser clean
+.PHONY: run test bench load lint install install-dev browser clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: install-dev browser lint
 bench: install-dev
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python bench/bench.py
+
+# 100 simulated providers for 60 s against gunicorn -w 4 (PostgreSQL when LOAD_DATABASE_URL or
+# TEST_DATABASE_URL is set, else SQLite); loopback only, bounded, stops by itself.
+load: install-dev
+	$(BIN)/python bench/load.py --providers 100 --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
