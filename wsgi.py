@@ -1,5 +1,10 @@
 """Production entry for gunicorn: gunicorn -w 4 wsgi:app"""
 
-from portal import create_app, require_ready
+import sys
 
-app = require_ready(create_app())
+from portal import NotInitialised, create_app, require_ready
+
+try:
+    app = require_ready(create_app())
+except NotInitialised as exc:
+    sys.exit(f"EPCS Portal cannot start: {exc}")

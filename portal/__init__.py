@@ -1,5 +1,6 @@
 """EPCS MFA Portal: the application factory."""
 
+import os
 from contextlib import suppress
 from pathlib import Path
 
@@ -22,7 +23,8 @@ class NotInitialised(RuntimeError):
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # PORTAL_INSTANCE_PATH: where the keys and the SQLite file live (default: ./instance)
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None)
     instance = Path(app.instance_path)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'portal.sqlite3'}",
@@ -32,10 +34,15 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="portal_session",
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        # a connection that died (database restarted) is noticed and replaced, not used
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
     )
     app.config.update(from_environment())
     if config:
         app.config.update(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # fail fast (a clear 503) rather than hang while the database is unreachable
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"connect_timeout": 3})
     if app.config["PORTAL_HTTPS"]:
         app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
 

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, audit
 from .clock import now
@@ -42,17 +43,26 @@ def _write_key(path: Path, value: str) -> None:
 def init_db() -> None:
     app = current_app._get_current_object()
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     from .vault import new_key
 
-    for name, setting, make in ((SECRET_KEY_FILE, "PORTAL_SECRET_KEY", lambda: secrets.token_hex(32)),
-                                (VAULT_KEY_FILE, "PORTAL_VAULT_KEY", new_key)):
-        path = instance / name
-        if not app.config.get(setting) and not path.exists():
-            _write_key(path, make())
-            click.echo(f"Generated {path}")
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        for name, setting, make in ((SECRET_KEY_FILE, "PORTAL_SECRET_KEY", lambda: secrets.token_hex(32)),
+                                    (VAULT_KEY_FILE, "PORTAL_VAULT_KEY", new_key)):
+            path = instance / name
+            if not app.config.get(setting) and not path.exists():
+                _write_key(path, make())
+                click.echo(f"Generated {path}")
+    except OSError as exc:
+        raise click.ClickException(
+            f"Cannot write the instance folder {instance}: {exc.strerror}. Check that it is a folder, "
+            "that the portal's user may write it, and that the disk is not full "
+            "(or set PORTAL_SECRET_KEY and PORTAL_VAULT_KEY).") from exc
     _load_keys(app, instance)
-    upgrade(directory=app.extensions["migrate"].directory)
+    try:
+        upgrade(directory=app.extensions["migrate"].directory)
+    except OperationalError as exc:
+        raise click.ClickException(f"Cannot create or upgrade the database: {exc.orig}.") from exc
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 
