@@ -1,11 +1,18 @@
-"""Hardware OATH tokens.
+"""Hardware OATH tokens: EPCS Device Management (/tokens).
 
 Importing this package plugs the hardware token into the shared seams: its matcher for
-second_factor.check_code and what removing its device does (the token goes back to the inventory).
+second_factor.check_code, its Set Up / Add link on Sign In & Security, and what removing its
+device does (the token goes back to the inventory).
 """
 
-from .. import device_actions, second_factor
-from . import service
+from flask import Blueprint
+
+bp = Blueprint("tokens", __name__, url_prefix="/tokens")
+
+from .. import device_actions, second_factor  # noqa: E402
+from ..devices.views import SETUP_ENDPOINTS  # noqa: E402
+from . import service, views  # noqa: E402,F401
 
 second_factor.MATCHERS["hardware"] = service.HardwareMatcher()
+SETUP_ENDPOINTS["hardware-token"] = "tokens.index"
 device_actions.ON_REMOVE["hardware"] = service.release
