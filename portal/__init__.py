@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .cli import register as register_cli
     from .devices import bp as devices_bp
+    from .tokens import admin_bp as tokens_admin_bp
     from .tokens import bp as tokens_bp
 
     sessions.init_app(app)
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(tokens_admin_bp)
     register_cli(app)
     _register_pages(app)
     return app
