@@ -383,12 +383,16 @@ def test_another_users_token_device_is_404(app, client, synced, make_user, clock
     assert other.get(f"/tokens/authenticate/{device.id}").status_code == 404
 
 
-def test_tokens_pages_are_for_providers(app, client, make_user, clock):
-    _, username = make_user("frontdesk", role="staff")
+def test_everyone_manages_only_their_own_tokens(app, client, make_user, clock, inventory):
+    """Sign In & Security offers Hardware Token to every role; /tokens only ever touches the
+    signed-in user's own account (the article: "under the Doctor's login")."""
+    user_id, username = make_user("frontdesk", role="staff")
     sign_in(client, username)
-    setup_code_generator(client, clock, "Desk phone")
-    assert client.get("/tokens").status_code == 403
-    assert client.get("/tokens/add").status_code == 403
+    secret = setup_code_generator(client, clock, "Desk phone")
+    assert client.get("/tokens").status_code == 200
+    authenticate(client, {"secret": secret}, clock)
+    assert add_token(client, "GALH00000001", hotp(0), hotp(1)).status_code == 302
+    assert token(app, "GALH00000001").user_id == user_id
 
 
 def test_authenticate_offers_each_device_when_there_are_several(app, client, provider, clock):

@@ -48,7 +48,6 @@ def _hardware_device(device_id: int) -> Device:
 
 @bp.route("")
 @login_required
-@sessions.roles_required("provider")
 def index():
     ls = current_user.login_session
     return render_template("tokens/index.html", tokens=_tokens_of(current_user),
@@ -75,7 +74,6 @@ def _authenticate_options(user) -> list[tuple[str, str]]:
 
 @bp.route("/authenticate", methods=["GET", "POST"])
 @login_required
-@sessions.roles_required("provider")
 def authenticate():
     """Cases: one device that shows codes (straight to its code); a choice (phone call, text,
     or a device); a phone chosen (the code is sent first)."""
@@ -94,7 +92,6 @@ def authenticate():
 
 @bp.route("/authenticate/<int:device_id>", methods=["GET", "POST"])
 @login_required
-@sessions.roles_required("provider")
 def authenticate_code(device_id: int):
     """One-Time Password Code: right (this sign-in is authenticated for the step-up window, back
     to EPCS Device Management) or refused (the message on the field, counted)."""
@@ -119,7 +116,6 @@ def authenticate_code(device_id: int):
 
 @bp.route("/add", methods=["GET", "POST"])
 @login_required
-@sessions.roles_required("provider")
 def add():
     """Cases: not authenticated within the step-up window (to Authenticate); bad serial or codes
     (message on the field, the serial kept, codes never re-shown); synced (or the same Submit
@@ -144,7 +140,6 @@ def _show(form, outcome: service.SyncOutcome) -> None:
 
 @bp.route("/<int:device_id>")
 @login_required
-@sessions.roles_required("provider")
 def status(device_id: int):
     device = _hardware_device(device_id)
     return render_template("tokens/status.html", device=device, progress=_progress(3))
@@ -152,7 +147,6 @@ def status(device_id: int):
 
 @bp.route("/<int:device_id>/resync", methods=["GET", "POST"])
 @login_required
-@sessions.roles_required("provider")
 def resync(device_id: int):
     """Two consecutive codes resync the token; the same two again (a second click) show the status."""
     device = _hardware_device(device_id)
