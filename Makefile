@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test bench load lint install install-dev browser clean
+.PHONY: run test bench load lint install install-dev browser oathtool clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ install-dev: $(VENV)/.dev
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# Debian's oathtool: the hardware-token tests check codes against it (an OATH implementation of its own).
+oathtool:
+	@command -v oathtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq oathtool; }
+
 run: install
 	$(FLASK) init-db
 	$(FLASK) demo
@@ -32,7 +36,7 @@ run: install
 lint: install-dev
 	$(BIN)/ruff check .
 
-test: install-dev browser lint
+test: install-dev browser oathtool lint
 	$(BIN)/pytest -q
 
 bench: install-dev

@@ -64,11 +64,15 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import register as register_cli
     from .devices import bp as devices_bp
     from .ops import register as register_ops
+    from .tokens import admin_bp as tokens_admin_bp
+    from .tokens import bp as tokens_bp
 
     sessions.init_app(app)
     wizard.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)
+    app.register_blueprint(tokens_bp)
+    app.register_blueprint(tokens_admin_bp)
     register_cli(app)
     register_ops(app)
     _register_pages(app)

@@ -81,6 +81,10 @@ def create_user(username: str, role: str, name: str, email: str, password: str, 
 
 
 def register(app: Flask) -> None:
+    from .tokens.cli import register as register_tokens
+
+    register_tokens(app)
+
     @app.cli.command("init-db")
     def init_db_command():
         """Create or upgrade the database; generate the instance keys if missing."""

@@ -2,6 +2,8 @@
 while any device is active; removing the primary promotes the most recently added remaining
 device. Every change is audited. Views call these after their own checks (ownership, step-up)."""
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select, update
 
 from . import audit
@@ -11,6 +13,10 @@ from .models import Device, User
 from .sessions import client_ip
 
 NAME_TAKEN = "You already have a device with this name. Name your devices differently so you can tell them apart."
+
+# device kind -> what else a removal does (a hardware token goes back to the inventory); the flows
+# that own a kind register here
+ON_REMOVE: dict[str, Callable[[Device], None]] = {}
 
 
 def name_taken(user: User, name: str, except_id: int | None = None) -> bool:
@@ -67,6 +73,8 @@ def remove(device: Device, *, reason: str = "removed by the user") -> Device | N
     device.status = "removed"
     device.is_primary = False
     db.session.flush()
+    if device.kind in ON_REMOVE:
+        ON_REMOVE[device.kind](device)
     moment = now()
     audit.record(db.session, "device_removed", at=moment, actor_id=device.user_id, subject_id=device.user_id,
                  ip=client_ip(), detail=f"{device.kind} device {device.name!r}: {reason}")

@@ -110,7 +110,8 @@ class Device(db.Model):
 
 
 class HardwareToken(db.Model):
-    """Inventory from the vendor's seed file."""
+    """Inventory from the vendor's seed file. The token row, not its device row, holds the replay
+    state (counter, last_step) and the drift: a hardware device is a link to its token by serial."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(32), unique=True)
@@ -118,10 +119,17 @@ class HardwareToken(db.Model):
     kind: Mapped[str] = mapped_column(String(8), default="hotp")
     digits: Mapped[int] = mapped_column(Integer, default=6)
     period: Mapped[int] = mapped_column(Integer, default=30)
-    counter: Mapped[int] = mapped_column(Integer, default=0)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    status: Mapped[str] = mapped_column(String(16), default="unassigned")
+    counter: Mapped[int] = mapped_column(Integer, default=0)  # HOTP: the counter value the next accepted code has
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="unassigned")  # unassigned, active, revoked
     imported_at: Mapped[datetime]
+    drift: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # TOTP: steps the token's clock is off
+    last_step: Mapped[int | None]  # TOTP: the last accepted time step (replay rule)
+    # the simulator's token (flask tokens simulate): the counter its next button press makes a code
+    # with; like a real token's own counter it runs ahead of `counter` by every press never entered
+    simulator_counter: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    assigned_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class LoginSession(db.Model):

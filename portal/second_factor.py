@@ -107,21 +107,38 @@ def check_code(user: User, device: Device, code: str, purpose: str) -> Outcome:
     if result == "replayed":
         return _failed(user, device, purpose, "replayed",
                        "That code was already used. Wait for the next code and enter it.")
+    if result == "out_of_step":
+        return _failed(user, device, purpose, "out of step", OUT_OF_STEP)
     if result != "ok":
         return _failed(user, device, purpose, "wrong", "That code is not right. Check your device and try again.")
-    db.session.execute(update(User).where(User.id == user.id).values(otp_failures=0, otp_last_failure_at=None))
+    reset_failures(user)
     db.session.commit()
     return Outcome(True)
 
 
+# a matcher's "out_of_step": the code is the device's, but further ahead than a sign-in looks
+OUT_OF_STEP = ("Your token is ahead of the portal: its button was pressed many times. Choose Resync token and "
+               "enter two consecutive codes from it.")
+
+
+def reset_failures(user: User) -> None:
+    db.session.execute(update(User).where(User.id == user.id).values(otp_failures=0, otp_last_failure_at=None))
+
+
 def _failed(user: User, device: Device, purpose: str, reason: str, message: str) -> Outcome:
+    return count_failure(user, f"device {device.name!r}", purpose, reason, message)
+
+
+def count_failure(user: User, what: str, purpose: str, reason: str, message: str) -> Outcome:
+    """Count one refused code (or pair of codes) for `what` against the user's second factor, audit it,
+    commit, and say what the user sees (with the wait or the lock once they begin)."""
     moment = now()
     failures = db.session.execute(
         update(User).where(User.id == user.id)
         .values(otp_failures=User.otp_failures + 1, otp_last_failure_at=moment)
         .returning(User.otp_failures)).scalar_one()
     audit.record(db.session, "code_refused", at=moment, actor_id=user.id, subject_id=user.id, ip=client_ip(),
-                 detail=f"{purpose}: {reason} code for device {device.name!r} (failure {failures})")
+                 detail=f"{purpose}: {reason} code for {what} (failure {failures})")
     p = policy()
     if failures == p.lock_after:
         audit.record(db.session, "factor_locked", at=moment, actor_id=user.id, subject_id=user.id,
@@ -160,5 +177,7 @@ class TotpMatcher:
         return "ok" if won else "replayed"
 
 
-# device kind -> matcher; the hardware-token and text/call flows add theirs
+# device kind -> matcher: digits(device), and consume(device, code) -> "ok", "wrong", "replayed" or
+# "out_of_step" (a token's own code beyond the sign-in look-ahead); the hardware-token and text/call
+# flows add theirs
 MATCHERS: dict = {"totp": TotpMatcher()}

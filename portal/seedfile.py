@@ -13,7 +13,7 @@ import hmac
 import io
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -54,6 +54,7 @@ class SeedRecord:
     digits: int  # 6 or 8
     period: int  # seconds; meaningful for totp only (hotp keeps the default)
     counter: int  # hotp: the counter value the token's next code is made with
+    row: str = field(default="", compare=False)  # where it is in the file, as Rejected.row names it
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class _Collector:
         if first != row:
             self.reject(row, f"serial {record.serial} appears twice in this file (first at {first})")
         else:
-            self.records.append(record)
+            self.records.append(replace(record, row=row))
 
     def reject(self, row: str, reason: str) -> None:
         self.rejected.append(Rejected(row, reason))
