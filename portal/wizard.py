@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from .clock import now
 from .extensions import db
@@ -136,6 +136,25 @@ class Wizard:
                 state.row.step = i
                 state.save()
         return state
+
+    def claim(self, state: State) -> bool:
+        """Take the last step's submit for this request alone. One conditional UPDATE moves the
+        step past the last one, so of two clicks (or two workers) exactly one goes on; the other
+        gets False and must not act. The winner calls `finish` or, when its checks fail, `release`."""
+        past_last = len(state.steps)
+        won = db.session.execute(
+            update(WizardState).where(WizardState.id == state.row.id, WizardState.step < past_last)
+            .values(step=past_last).execution_options(synchronize_session=False)).rowcount == 1
+        db.session.commit()
+        return won
+
+    def release(self, state: State) -> None:
+        """Give back a claim whose checks failed, so the user can correct the form and try again."""
+        past_last = len(state.steps)
+        db.session.execute(
+            update(WizardState).where(WizardState.id == state.row.id, WizardState.step == past_last)
+            .values(step=past_last - 1).execution_options(synchronize_session=False))
+        db.session.commit()
 
     def finish(self, state: State, result_url: str) -> None:
         """Wipe the payload (a seed goes with it) but remember where the result is, so a second
