@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -87,7 +88,7 @@ def register(app: Flask) -> None:
         for username, role, name, *_ in DEMO_USERS:
             click.echo(f"  {role:<9} {name:<13} username {username:<10} password {demo_password(username)}")
 
-    users = click.Group("users", help="Manage portal users.")
+    users = AppGroup("users", help="Manage portal users.")
     app.cli.add_command(users)
 
     @users.command("create")
@@ -137,7 +138,7 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Unlocked {user.username}.")
 
-    audit_group = click.Group("audit", help="The audit trail.")
+    audit_group = AppGroup("audit", help="The audit trail.")
     app.cli.add_command(audit_group)
 
     @audit_group.command("verify")
