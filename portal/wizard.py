@@ -70,10 +70,12 @@ class State:
 
 
 class Wizard:
-    def __init__(self, name: str, steps: list[Step], *, start_over: str):
+    def __init__(self, name: str, steps: list[Step], *, start_over: str,
+                 not_started: str = "That set-up has expired or was not started. Please start again."):
         self.name = name
         self._steps = steps
         self.start_over = start_over  # endpoint of step 1, where a lost or expired wizard restarts
+        self.not_started = not_started  # the message on the way back there
 
     def steps_for(self, data: dict) -> list[Step]:
         return [s for s in self._steps if s.optional is None or data.get(s.optional)]
@@ -114,8 +116,7 @@ class Wizard:
         to it and wipes what later steps recorded."""
         state = self.current()
         if state is None:
-            raise WizardDetour(url_for(self.start_over),
-                               "That set-up has expired or was not started. Please start again.")
+            raise WizardDetour(url_for(self.start_over), self.not_started)
         if "finished" in state.data:
             raise WizardDetour(state.data["finished"], "This is already done.")
         steps = state.steps
