@@ -47,14 +47,20 @@ def create_app(config: dict | None = None) -> Flask:
             _tune_sqlite(db.engine)
 
     from . import sessions, wizard
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .cli import register as register_cli
     from .devices import bp as devices_bp
+    from .epcs import bp as epcs_bp
+    from .pins import bp as pin_bp
 
     sessions.init_app(app)
     wizard.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)
+    app.register_blueprint(pin_bp)
+    app.register_blueprint(epcs_bp)
+    app.register_blueprint(admin_bp)
     register_cli(app)
     _register_pages(app)
     return app
