@@ -4,7 +4,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from .. import prescription
 from ..clock import now
-from ..forms import CodeField
+from ..forms import CodeField, offer_devices, offered_device
 
 
 def _strip(value):
@@ -64,17 +64,11 @@ class ComposeForm(FlaskForm):
 class TransmitForm(FlaskForm):
     """Device (primary preselected), EPCS PIN and the device's code: Sign and Send."""
 
-    device = RadioField("Device", validate_choice=False)
+    device = RadioField("Device", validate_choice=False, validators=[offered_device])
     pin = PasswordField("EPCS PIN", validators=[InputRequired("Enter your EPCS PIN.")],
                         render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
     code = CodeField("Enter 2FA Code")
 
     def __init__(self, devices, **kwargs):
         super().__init__(**kwargs)
-        self.device.choices = [SelectChoice(str(d.id), d.name) for d in devices]
-        if not self.device.data and devices:
-            self.device.data = str(devices[0].id)
-
-    def validate_device(self, field):
-        if field.data not in {choice.value for choice in field.choices}:
-            raise ValidationError("Choose one of your devices.")
+        offer_devices(self.device, devices)

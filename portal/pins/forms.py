@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectChoice, SelectField
+from wtforms import HiddenField, PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from ..forms import CodeField
+from ..forms import NOT_YOUR_DEVICE, CodeField, offer_devices, offered_device
 from ..pin import pin_problem
 
 PIN_INPUT = {"inputmode": "numeric", "autocomplete": "new-password", "spellcheck": "false"}
@@ -39,17 +39,11 @@ class DeviceChoiceForm(FlaskForm):
     class Meta:
         csrf = False
 
-    device = SelectField("Select your phone signature option", validate_choice=False)
+    device = SelectField("Select your phone signature option", validate_choice=False, validators=[offered_device])
 
     def __init__(self, devices, **kwargs):
         super().__init__(**kwargs)
-        self.device.choices = [SelectChoice(str(d.id), d.name) for d in devices]
-        if not self.device.data and devices:
-            self.device.data = str(devices[0].id)
-
-    def validate_device(self, field):
-        if field.data not in {choice.value for choice in field.choices}:
-            raise ValidationError("Choose one of your devices.")
+        offer_devices(self.device, devices)
 
 
 class PasscodeForm(FlaskForm):
@@ -64,7 +58,7 @@ class PasscodeForm(FlaskForm):
 
     def validate_device(self, field):
         if field.data not in self.allowed:
-            raise ValidationError("Choose one of your devices.")
+            raise ValidationError(NOT_YOUR_DEVICE)
 
 
 class NewPinForm(FlaskForm):
