@@ -188,9 +188,6 @@ class OutboundMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-EPCS_PERMISSION_STATUSES = ("pending", "active", "revoked")
-
-
 class EpcsPermission(db.Model):
     """Logical access control for signing controlled-substance prescriptions (21 CFR 1311):
     granted by one person with admin rights (pending), approved by a second, different one
@@ -204,7 +201,7 @@ class EpcsPermission(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, active, revoked
     granted_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     granted_at: Mapped[datetime]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

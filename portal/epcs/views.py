@@ -1,5 +1,6 @@
 """EPCS readiness, Compose Rx -> Transmit (Sign and Send), and the signed prescriptions."""
 
+import json
 import secrets
 import time
 
@@ -91,9 +92,8 @@ def transmit():
             form.pin.errors.append(signed.pin_error)
         if signed.code_error:
             form.code.errors.append(signed.code_error)
-    return render_template("epcs/transmit.html", form=form, order=order, devices=devices,
-                           schedule_label=_schedule_label, statement=LEGAL_STATEMENT,
-                           progress=state.progress("epcs.transmit"))
+    return render_template("epcs/transmit.html", form=form, order=order, schedule_label=_schedule_label,
+                           statement=LEGAL_STATEMENT, progress=state.progress("epcs.transmit"))
 
 
 def _after_other_click():
@@ -135,4 +135,6 @@ def prescription(rx_id: int):
     if rx is None or rx.prescriber_id != current_user.id:
         abort(404)
     intact = digest(rx.canonical) == rx.digest
-    return render_template("epcs/prescription.html", rx=rx, intact=intact, schedule_label=_schedule_label)
+    signer = json.loads(rx.canonical)["prescriber"]  # as signed, whatever the user record says today
+    return render_template("epcs/prescription.html", rx=rx, intact=intact, signer=signer,
+                           schedule_label=_schedule_label)
