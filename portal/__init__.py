@@ -60,10 +60,13 @@ def create_app(config: dict | None = None) -> Flask:
             _tune_sqlite(db.engine)
 
     from . import sessions, wizard
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .cli import register as register_cli
     from .devices import bp as devices_bp
+    from .epcs import bp as epcs_bp
     from .ops import register as register_ops
+    from .pins import bp as pin_bp
     from .tokens import admin_bp as tokens_admin_bp
     from .tokens import bp as tokens_bp
 
@@ -73,6 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(devices_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(tokens_admin_bp)
+    app.register_blueprint(pin_bp)
+    app.register_blueprint(epcs_bp)
+    app.register_blueprint(admin_bp)
     register_cli(app)
     register_ops(app)
     _register_pages(app)

@@ -1,7 +1,7 @@
 """Fields and forms shared by every blueprint."""
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectChoice, StringField
 from wtforms.validators import InputRequired, ValidationError
 
 from . import otp
@@ -42,3 +42,20 @@ def device_name_problem(name: str) -> str | None:
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in name):
         return "Use letters, digits, spaces and punctuation only."
     return None
+
+
+NOT_YOUR_DEVICE = "Choose one of your devices."
+
+
+def offer_devices(field, devices) -> None:
+    """Fill a device choice (select or radios): names as labels, the first one (the primary,
+    as second_factor.active_devices orders them) chosen unless the form already says."""
+    field.choices = [SelectChoice(str(d.id), d.name) for d in devices]
+    if not field.data and devices:
+        field.data = str(devices[0].id)
+
+
+def offered_device(form, field) -> None:
+    """Validator for a device choice filled by offer_devices: one of the offered devices."""
+    if field.data not in {choice.value for choice in field.choices}:
+        raise ValidationError(NOT_YOUR_DEVICE)

@@ -1,9 +1,11 @@
 """The tables (SQLAlchemy 2.0 typed mappings). Times are naive UTC."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    DDL,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -11,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
     text,
 )
@@ -48,6 +51,8 @@ class User(db.Model):
     last_sign_in_at: Mapped[datetime | None]
 
     devices: Mapped[list["Device"]] = relationship(back_populates="user", order_by="Device.added_at")
+    identity_verified_by: Mapped["User | None"] = relationship(remote_side=[id],
+                                                               foreign_keys=[identity_verified_by_id])
 
     # Flask-Login reads these; get_id is the *login session's* token, never the user id, so the
     # cookie carries only that opaque value and signing out (revoking the row) kills the cookie.
@@ -189,3 +194,71 @@ class OutboundMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class EpcsPermission(db.Model):
+    """Logical access control for signing controlled-substance prescriptions (21 CFR 1311):
+    granted by one person with admin rights (pending), approved by a second, different one
+    (active), revoked at any time. Rows are never deleted: the history is the access record."""
+
+    __table_args__ = (
+        # at most one live (pending or active) permission per provider
+        Index("uq_epcs_permission_live", "provider_id", unique=True,
+              sqlite_where=text("status != 'revoked'"), postgresql_where=text("status != 'revoked'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, active, revoked
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    granted_at: Mapped[datetime]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    revoked_at: Mapped[datetime | None]
+
+    provider: Mapped[User] = relationship(foreign_keys=[provider_id])
+    granted_by: Mapped[User] = relationship(foreign_keys=[granted_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+
+class Prescription(db.Model):
+    """A signed controlled-substance prescription. `canonical` is the exact text that was signed
+    (the order, the prescriber, the time and the device) and `digest` its SHA-256; the other
+    columns repeat the order for lists and searches. A database trigger refuses every UPDATE:
+    a signed prescription is never edited. `order_key` is the order's id from Compose Rx, unique,
+    so one order can never become two prescriptions."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_key: Mapped[str] = mapped_column(String(32), unique=True)
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    patient_name: Mapped[str] = mapped_column(String(120))
+    patient_dob: Mapped[date] = mapped_column(Date)
+    drug: Mapped[str] = mapped_column(String(120))
+    strength: Mapped[str] = mapped_column(String(40))
+    schedule: Mapped[str] = mapped_column(String(3))
+    quantity: Mapped[int]
+    directions: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    device_name: Mapped[str] = mapped_column(String(64))
+    canonical: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+
+    prescriber: Mapped[User] = relationship()
+
+
+# A signed prescription can never be edited: the database itself refuses an UPDATE (the same
+# statements are in the migration that creates the table).
+PRESCRIPTION_IMMUTABLE = {
+    "sqlite": ["CREATE TRIGGER prescription_immutable BEFORE UPDATE ON prescription "
+               "BEGIN SELECT RAISE(ABORT, 'a signed prescription cannot be changed'); END"],
+    "postgresql": ["CREATE FUNCTION prescription_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                   "BEGIN RAISE EXCEPTION 'a signed prescription cannot be changed'; END $$",
+                   "CREATE TRIGGER prescription_immutable BEFORE UPDATE ON prescription "
+                   "FOR EACH ROW EXECUTE FUNCTION prescription_immutable()"],
+}
+for _dialect, _statements in PRESCRIPTION_IMMUTABLE.items():
+    for _statement in _statements:
+        event.listen(Prescription.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))

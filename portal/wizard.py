@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from .clock import now
 from .extensions import begin_write, db
@@ -70,10 +70,12 @@ class State:
 
 
 class Wizard:
-    def __init__(self, name: str, steps: list[Step], *, start_over: str):
+    def __init__(self, name: str, steps: list[Step], *, start_over: str,
+                 not_started: str = "That set-up has expired or was not started. Please start again."):
         self.name = name
         self._steps = steps
         self.start_over = start_over  # endpoint of step 1, where a lost or expired wizard restarts
+        self.not_started = not_started  # the message on the way back there
 
     def steps_for(self, data: dict) -> list[Step]:
         return [s for s in self._steps if s.optional is None or data.get(s.optional)]
@@ -115,8 +117,7 @@ class Wizard:
         to it and wipes what later steps recorded."""
         state = self.current()
         if state is None:
-            raise WizardDetour(url_for(self.start_over),
-                               "That set-up has expired or was not started. Please start again.")
+            raise WizardDetour(url_for(self.start_over), self.not_started)
         if "finished" in state.data:
             raise WizardDetour(state.data["finished"], "This is already done.")
         steps = state.steps
@@ -138,6 +139,25 @@ class Wizard:
                 state.row.step = i
                 state.save()
         return state
+
+    def claim(self, state: State) -> bool:
+        """Take the last step's submit for this request alone. One conditional UPDATE moves the
+        step past the last one, so of two clicks (or two workers) exactly one goes on; the other
+        gets False and must not act. The winner calls `finish` or, when its checks fail, `release`."""
+        past_last = len(state.steps)
+        won = db.session.execute(
+            update(WizardState).where(WizardState.id == state.row.id, WizardState.step < past_last)
+            .values(step=past_last).execution_options(synchronize_session=False)).rowcount == 1
+        db.session.commit()
+        return won
+
+    def release(self, state: State) -> None:
+        """Give back a claim whose checks failed, so the user can correct the form and try again."""
+        past_last = len(state.steps)
+        db.session.execute(
+            update(WizardState).where(WizardState.id == state.row.id, WizardState.step == past_last)
+            .values(step=past_last - 1).execution_options(synchronize_session=False))
+        db.session.commit()
 
     def finish(self, state: State, result_url: str) -> None:
         """Wipe the payload (a seed goes with it) but remember where the result is, so a second

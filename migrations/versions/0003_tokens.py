@@ -1,7 +1,7 @@
 """hardware tokens: TOTP drift and replay step, the simulator's counter, assignment and revocation times
 
 Revision ID: 0003_tokens
-Revises: 0001
+Revises: 0002_epcs
 Create Date: 2026-11-23 09:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_tokens'
-down_revision = '0001'
+down_revision = '0002_epcs'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,92 @@
+"""Signing a controlled-substance prescription with two factors (21 CFR 1311.140): the EPCS PIN
+(something the prescriber knows) and a fresh code from one of their devices (something they
+have). Both are checked on every try, each failure counts against its own factor, a valid code is
+used up even when the PIN was wrong, and nothing is recorded unless both pass.
+
+Which devices may sign: code devices (code generator, hardware token) whose kind has a matcher in
+second_factor.MATCHERS; text and call devices only when PORTAL_EPCS_ALLOW_SMS is on. Push devices
+are not offered yet: the push flow adds them by approving a signing request in place of the code.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+
+from . import audit, pin_factor
+from .clock import now
+from .extensions import db
+from .models import Device, Prescription, User
+from .prescription import canonical, digest
+from .second_factor import CODE_METHODS, MATCHERS, METHODS_BY_SLUG, active_devices, check_code
+from .sessions import client_ip
+
+TEXT_KINDS = ("sms", "voice")
+CODE_USED_UP = "That code was right but is now used up. Enter the next code your device shows."
+
+
+def code_kinds() -> tuple[str, ...]:
+    """Device kinds whose code the user reads off the device (no message to send first)."""
+    return tuple(kind for slug in CODE_METHODS for kind in METHODS_BY_SLUG[slug].kinds if kind in MATCHERS)
+
+
+def passcode_devices(user: User) -> list[Device]:
+    """The devices that can validate a passcode (the PIN wizard's step 1), primary first."""
+    return active_devices(user, code_kinds())
+
+
+def signing_devices(user: User) -> list[Device]:
+    """The devices that can sign, primary first."""
+    kinds = code_kinds()
+    if current_app.config["PORTAL_EPCS_ALLOW_SMS"]:
+        kinds += tuple(kind for kind in TEXT_KINDS if kind in MATCHERS)
+    return active_devices(user, kinds)
+
+
+@dataclass(frozen=True)
+class Signed:
+    prescription: Prescription | None
+    pin_error: str = ""
+    code_error: str = ""
+
+
+def sign(user: User, device: Device, pin: str, code: str, order: dict) -> Signed:
+    """Check both factors, then record the prescription (the caller commits nothing more). A
+    locked PIN refuses the try before anything is checked, so no code is used up for nothing."""
+    if pin_factor.is_locked(user):
+        _refused(user, "EPCS PIN locked")
+        return Signed(None, pin_error=pin_factor.locked_message())
+    code_outcome = check_code(user, device, code, "signing")
+    pin_outcome = pin_factor.check_pin(user, pin, "signing")
+    if not (code_outcome.ok and pin_outcome.ok):
+        reasons = [reason for ok, reason in ((pin_outcome.ok, "wrong or locked EPCS PIN"),
+                                             (code_outcome.ok, "code not accepted")) if not ok]
+        _refused(user, "; ".join(reasons) + f" (device {device.name!r})")
+        return Signed(None, pin_error=pin_outcome.message,
+                      code_error=code_outcome.message if not code_outcome.ok else CODE_USED_UP)
+    return Signed(_record(user, device, order))
+
+
+def _refused(user: User, why: str) -> None:
+    audit.record(db.session, "prescription_refused", at=now(), actor_id=user.id, subject_id=user.id,
+                 ip=client_ip(), detail=f"signing refused: {why}")
+    db.session.commit()
+
+
+def _record(user: User, device: Device, order: dict) -> Prescription:
+    moment = now()
+    text = canonical(order, signed_at=moment,
+                     prescriber={"id": user.id, "name": user.name, "dea_number": user.dea_number},
+                     device={"id": device.id, "name": device.name, "kind": device.kind})
+    fields = {key: order[key] for key in ("order_key", "patient_name", "drug", "strength", "schedule", "quantity",
+                                          "directions")}
+    rx = Prescription(**fields, patient_dob=date.fromisoformat(order["patient_dob"]), prescriber_id=user.id,
+                      signed_at=moment, device_id=device.id, device_name=device.name,
+                      canonical=text, digest=digest(text))
+    db.session.add(rx)
+    db.session.flush()
+    audit.record(db.session, "prescription_signed", at=moment, actor_id=user.id, subject_id=user.id,
+                 ip=client_ip(), detail=f"prescription #{rx.id} (schedule {rx.schedule}) signed with EPCS PIN and "
+                                        f"device {device.name!r}; SHA-256 {rx.digest}")
+    db.session.commit()
+    return rx
