@@ -126,7 +126,8 @@ def test_http_backend_posts_a_text_like_the_providers_rest_apis(http_app, caplog
         assert db.session.scalars(select(OutboundMessage)).all() == []
     [request] = provider.requests
     assert request["path"] == "/2010-04-01/Accounts/AC0001/Messages.json"
-    assert request["form"] == {"To": "+12015550801", "From": "+12015550100", "Body": "EPCS Portal: your code is 654321."}
+    assert request["form"] == {"To": "+12015550801", "From": "+12015550100",
+                               "Body": "EPCS Portal: your code is 654321."}
     assert request["headers"]["Authorization"] == "Basic " + base64.b64encode(b"AC0001:tok-secret").decode()
     assert "654321" not in caplog.text and "tok-secret" not in caplog.text
 
