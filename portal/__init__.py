@@ -50,11 +50,15 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .cli import register as register_cli
     from .devices import bp as devices_bp
+    from .phone import bp as phone_bp
+    from .push import bp as push_bp
 
     sessions.init_app(app)
     wizard.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)
+    app.register_blueprint(push_bp)
+    app.register_blueprint(phone_bp)
     register_cli(app)
     _register_pages(app)
     return app

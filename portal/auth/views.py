@@ -141,6 +141,14 @@ class Verification:
         return redirect(self.next_path or url_for("devices.security"))
 
 
+    def repeated(self):
+        """For a second click of a button that already passed: a step-up still fresh goes where the
+        first click went; None otherwise."""
+        if self.purpose == "step_up" and sessions.is_fresh(self.ls):
+            return redirect(self.next_path or url_for("devices.security"))
+        return None
+
+
 # method slug -> view(verification, devices) for the methods that are not "type the code your
 # device shows" (text/call, push); registered by their own blueprints
 METHOD_VIEWS: dict = {}
