@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .devices import bp as devices_bp
     from .phone import bp as phone_bp
     from .push import bp as push_bp
+    from .text import bp as text_bp
 
     sessions.init_app(app)
     wizard.init_app(app)
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(devices_bp)
     app.register_blueprint(push_bp)
     app.register_blueprint(phone_bp)
+    app.register_blueprint(text_bp)
     register_cli(app)
     _register_pages(app)
     return app
