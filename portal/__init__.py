@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .phone import bp as phone_bp
     from .push import bp as push_bp
     from .text import bp as text_bp
+    from .training import bp as training_bp
 
     sessions.init_app(app)
     wizard.init_app(app)
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(push_bp)
     app.register_blueprint(phone_bp)
     app.register_blueprint(text_bp)
+    app.register_blueprint(training_bp)
     register_cli(app)
     _register_pages(app)
     return app
