@@ -23,7 +23,7 @@ from .clock import now
 from .extensions import db
 from .models import Challenge, Device, LoginSession, User
 from .phone_number import mask
-from .second_factor import MATCHERS
+from .second_factor import LOCKED, MATCHERS, gate
 
 PURPOSES = {"sign_in": "Sign in", "step_up": "Confirm it is you", "setup": "Set up this phone",
             "pin_reset": "Reset EPCS PIN", "signing": "Sign a controlled-substance prescription"}
@@ -81,6 +81,13 @@ def _lock_user(user_id: int) -> None:
     db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
+def _refuse_if_locked(user: User) -> None:
+    """A second factor locked after too many wrong codes is locked for push and texts too."""
+    if gate(user).state == "locked":
+        db.session.rollback()
+        raise Refused(LOCKED)
+
+
 # ---- push ----
 
 def push_lifetime() -> timedelta:
@@ -111,6 +118,7 @@ def start_push(user: User, purpose: str, ls: LoginSession, *, device: Device | N
     current = latest_push(ls, purpose=purpose, device_ids=[device.id] if device else None, pairing_id=pairing_id)
     if current is not None and push_state(current) == "pending":
         return current
+    _refuse_if_locked(user)
     _lock_user(user.id)
     waiting = db.session.scalar(select(func.count(Challenge.id)).where(
         Challenge.user_id == user.id, Challenge.channel == "push", Challenge.status == "pending",
@@ -226,6 +234,7 @@ def send_code(user: User, channel: str, phone: str, purpose: str, ls: LoginSessi
     If the sender fails, nothing is left half-done: the new code never works and the old one still does."""
     if channel not in CODE_CHANNELS:
         raise Refused("Choose Text me or Call me.")
+    _refuse_if_locked(user)
     _lock_user(user.id)
     wait = next_send_in(user)
     if wait:

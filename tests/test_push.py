@@ -475,3 +475,15 @@ def test_pages_without_javascript_have_no_inline_script(client, pushing, phone):
         html = page.get_data(as_text=True)
         assert "<script>" not in html and " onclick" not in html and "style=" not in html
     assert PASSWORD not in phone.get("/phone").get_data(as_text=True)
+
+
+def test_a_locked_second_factor_is_locked_for_push_too(app, client, pushing, phone):
+    from portal.models import User
+
+    with app.app_context():
+        db.session.execute(User.__table__.update().values(otp_failures=20))
+        db.session.commit()
+    sign_in(client, pushing["username"])
+    page = client.get("/login/verify/push").get_data(as_text=True)
+    assert "Your second factor is locked" in page and 'id="push-number"' not in page
+    assert phone_requests(phone) == []

@@ -335,3 +335,24 @@ def test_text_and_call_codes_are_refused_for_signing_unless_allowed(app, texting
         app.config["PORTAL_EPCS_ALLOW_SMS"] = True
         assert "sms" in second_factor.allowed_kinds(second_factor.SIGNING)
         assert "text" in [m.slug for m in second_factor.available_methods(user, second_factor.SIGNING)]
+
+
+def test_at_sign_in_a_failing_sender_says_to_try_another_method(app, client, texting):
+    app.config.update(PORTAL_SMS_BACKEND="http", PORTAL_SMS_URL="http://127.0.0.1:9/unreachable")
+    sign_in(client, texting["username"])
+    r = client.post("/login/verify/text", data={"send": "voice", "device": _device_id(app, "My cell")})
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"We could not call {MASKED} just now. Try again in a moment, or choose another method." in page
+    assert "Receive authentication code via phone" in page  # still at Text me / Call me: nothing was sent
+    assert "Go back" in page
+
+
+def test_a_locked_second_factor_sends_no_codes(app, client, texting):
+    with app.app_context():
+        db.session.execute(User.__table__.update().values(otp_failures=20))
+        db.session.commit()
+    sign_in(client, texting["username"])
+    before = len(messages_to(app, CELL))
+    r = client.post("/login/verify/text", data={"send": "sms", "device": _device_id(app, "My cell")})
+    assert "Your second factor is locked" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert len(messages_to(app, CELL)) == before
