@@ -217,10 +217,10 @@ def code_message(channel: str, code: str) -> str:
     return f"{issuer}: your code is {code}. It expires in {minutes} minutes. Do not share it with anyone."
 
 
-def next_send_in(user: User) -> int:
-    """Seconds until this user may ask for another code (0: now)."""
+def next_send_in(ls: LoginSession) -> int:
+    """Seconds until this sign-in session may ask for another code (0: now)."""
     last = db.session.scalar(select(func.max(Challenge.created_at)).where(
-        Challenge.user_id == user.id, Challenge.channel.in_(CODE_CHANNELS), Challenge.status != "failed"))
+        Challenge.login_session_id == ls.id, Challenge.channel.in_(CODE_CHANNELS), Challenge.status != "failed"))
     if last is None:
         return 0
     left = (last + timedelta(seconds=RESEND_SECONDS) - now()).total_seconds()
@@ -229,14 +229,15 @@ def next_send_in(user: User) -> int:
 
 def send_code(user: User, channel: str, phone: str, purpose: str, ls: LoginSession, *,
               device: Device | None = None) -> Challenge:
-    """Text or call a new 6-digit code. At most one send every 30 seconds and 5 an hour per user;
-    a code sent earlier in this session for the same phone stops working once the new one is sent.
-    If the sender fails, nothing is left half-done: the new code never works and the old one still does."""
+    """Text or call a new 6-digit code. At most one send every 30 seconds per sign-in session, and 5
+    an hour per user; a code sent earlier in this session to the same phone stops working once the
+    new one is sent. If the sender fails, nothing is left half-done: the new code never works and
+    the old one still does."""
     if channel not in CODE_CHANNELS:
         raise Refused("Choose Text me or Call me.")
     _refuse_if_locked(user)
     _lock_user(user.id)
-    wait = next_send_in(user)
+    wait = next_send_in(ls)
     if wait:
         db.session.rollback()
         raise Refused(f"We just sent you a code. You can ask for a new one in {wait} seconds.")

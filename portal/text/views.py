@@ -91,7 +91,7 @@ def confirm():
     return render_template("text/confirm.html", form=form, resend=EmptyForm(), progress=state.progress("text.confirm"),
                            masked=mask(state.data["phone"]), channel=challenge.channel if challenge else "sms",
                            expired=challenge is None or code_state(challenge) == "expired",
-                           wait=next_send_in(current_user))
+                           wait=next_send_in(current_user.login_session))
 
 
 @bp.route("/security/text/resend", methods=["POST"])
@@ -192,7 +192,7 @@ def verify(v: Verification, devices):
                            showing_code=showing_code, challenge=latest,
                            masked=mask(latest.phone) if latest else mask(devices[0].phone),
                            expired=latest is not None and code_state(latest) == "expired",
-                           wait=next_send_in(v.user))
+                           wait=next_send_in(v.ls))
 
 
 METHOD_VIEWS["text"] = verify
