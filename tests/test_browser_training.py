@@ -1,6 +1,6 @@
 """Demo mode in Chromium: a trainer with no phone at all sets up a code generator through "Send to
 my training phone", reading the code from the training phone's Codes tab, then a text-message
-device whose code arrives in the training phone's Messages tab."""
+device whose code arrives in the training phone's Messages tab, and a sign-in by Text me."""
 
 import re
 
@@ -68,3 +68,19 @@ def test_every_wizard_with_only_the_training_phone(live_server, new_page):
     row = computer.locator(".device").filter(has_text="Training phone texts")
     assert "(***) ***-*" in row.inner_text()
     screenshot(computer, "security-with-text")
+
+    # sign in with Text me: the code arrives on the training phone
+    computer.get_by_role("button", name="Sign out").click()
+    sign_in_with_password(computer)
+    computer.get_by_role("link", name="Select Text Message or Phone Call").click()
+    computer.get_by_text("You will receive a code at the following number").wait_for()
+    screenshot(computer, "signin-text-choose")
+    computer.get_by_role("button", name="Text me").click()
+    computer.get_by_text(sent).wait_for()
+    screenshot(computer, "signin-text-code")
+    phone.get_by_role("link", name="Messages").click()
+    newest = phone.locator(".message__body").first.inner_text()
+    assert newest != text
+    computer.get_by_label("Enter the 6-digit code").fill(re.search(r"your code is (\d{6})", newest).group(1))
+    computer.get_by_role("button", name="Continue").click()
+    computer.get_by_text("Signed in with Training phone texts.").wait_for()
