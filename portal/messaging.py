@@ -9,7 +9,8 @@ Texts and calls go through PORTAL_SMS_BACKEND, e-mail through PORTAL_MAIL_BACKEN
   <PORTAL_SMS_URL>/Accounts/<PORTAL_SMS_ACCOUNT>/Messages.json (To, From, Body) or .../Calls.json
   (To, From, Twiml), with HTTP basic auth (account, PORTAL_SMS_TOKEN), From = PORTAL_SMS_FROM.
 
-Every send is logged, with every digit of the body masked: a code never reaches a log line.
+Every send is logged — a text or call with every digit of its body masked, an e-mail by its subject
+only — so a code or a link's token never reaches a log line.
 A sender that cannot deliver raises SendError; the caller tells the user and keeps nothing half-done.
 """
 
@@ -71,8 +72,9 @@ def _send(message: Message) -> None:
         log.error("%s=%r is not a sender for %s messages", setting, config[setting], message.channel)
         raise SendError(f"{setting} is not set to a sender for {message.channel} messages")
     backend(message)
-    log.info("%s to %s via %s: %s", message.channel, _recipient_for_log(message), config[setting],
-             DIGIT.sub("*", message.body))
+    # an e-mail may carry a link with a token: only its subject is logged
+    summary = f"subject {message.subject!r}" if message.channel == "email" else DIGIT.sub("*", message.body)
+    log.info("%s to %s via %s: %s", message.channel, _recipient_for_log(message), config[setting], summary)
 
 
 def _recipient_for_log(message: Message) -> str:

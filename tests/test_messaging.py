@@ -92,10 +92,14 @@ def smtp_app(app, smtp_server):
     return app, inbox
 
 
-def test_smtp_delivers_to_a_real_smtp_server(smtp_app):
+def test_smtp_delivers_to_a_real_smtp_server(smtp_app, caplog):
     app, inbox = smtp_app
+    caplog.set_level(logging.INFO, logger="portal.messaging")
     with app.app_context():
         messaging.send_mail("ana.rivera@clinic.example", "Your sign-in link", "Open this link: https://x/y")
+    assert "Your sign-in link" in caplog.text and "https://x/y" not in caplog.text
+    assert "ana.rivera" not in caplog.text  # the address is shortened too
+    with app.app_context():
         assert db.session.scalars(select(OutboundMessage)).all() == []  # not the outbox
     [envelope] = inbox.envelopes
     assert envelope.mail_from == "epcs-portal@clinic.example"
