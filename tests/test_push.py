@@ -391,7 +391,9 @@ def test_native_app_pairs_lists_and_answers_through_the_api(app, client, provide
     [challenge] = listing["challenges"]
     assert challenge["purpose"] == "setup" and challenge["for"] == "Set up this phone"
     assert number in challenge["choices"] and challenge["ip"] == "127.0.0.1" and challenge["expires_in"] == 120
-    assert "number" not in challenge
+    assert "number" not in challenge  # the phone is offered three; only the computer shows the one
+    assert set(challenge) == {"id", "purpose", "for", "browser", "ip", "created_at", "expires_at", "expires_in",
+                              "choices"}  # as docs/phone-api.yaml says
     url = f"/phone/api/challenges/{challenge['id']}/answer"
     assert native.post(url, json={"number": None}, headers=auth).status_code == 400
     r = native.post(url, json={"number": number}, headers=auth)
