@@ -130,7 +130,8 @@ def start_push(user: User, purpose: str, ls: LoginSession, *, device: Device | N
     choices = {number}
     while len(choices) < 3:
         choices.add(10 + secrets.randbelow(90))
-    offered = sorted(choices, key=lambda _: secrets.randbits(16))
+    offered = list(choices)
+    secrets.SystemRandom().shuffle(offered)
     challenge = _new(user, "push", purpose, ls, push_lifetime(), device_id=device.id if device else None,
                      pairing_id=pairing_id, number=str(number), choices=",".join(map(str, offered)))
     db.session.add(challenge)

@@ -310,6 +310,8 @@ def test_at_most_three_pending_requests(app, pushing, phone):
         number_on(browser.get("/login/verify/push").get_data(as_text=True))
     page = browsers[3].get("/login/verify/push").get_data(as_text=True)
     assert "You already have 3 push requests waiting" in page and 'id="push-number"' not in page
+    r = browsers[3].post("/login/verify/push", data={"new": "Send a new request"})
+    assert r.status_code == 200 and "You already have 3 push requests waiting" in r.get_data(as_text=True)
     assert len(phone_requests(phone)) == 3
     first_id = phone_requests(phone)[0][0]
     phone.post(f"/phone/requests/{first_id}", data={"deny": "Deny"})

@@ -1,7 +1,7 @@
 """Push Notification: the set-up wizard (pair a phone by QR code, approve once, name it), the
 push page of sign-in and step-up, and the request status that the computer's page polls."""
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import update
 
@@ -105,19 +105,21 @@ def confirm():
     pairing = _pairing(state)
     ls = current_user.login_session
     form = PushForm()
+    challenge = error = None
     if form.validate_on_submit():
         if form.new.data:
-            _send(current_user, "setup", ls, pairing_id=pairing.id)
-            return redirect(url_for("push.confirm"))
-        challenge = _session_challenge(request.form.get("challenge"), ls)
-        if challenge is not None and challenge.pairing_id == pairing.id and consume_approval(challenge, ls):
-            return redirect(state.done("push.confirm", challenge=challenge.id))
-        return redirect(url_for("push.confirm", result=1))
-    latest = latest_push(ls, purpose="setup", pairing_id=pairing.id)
-    if _still_showing(latest):
-        challenge, error = latest, None
+            challenge, error = _send(current_user, "setup", ls, pairing_id=pairing.id)
+            if not error:
+                return redirect(url_for("push.confirm"))
+        else:
+            challenge = _session_challenge(request.form.get("challenge"), ls)
+            if challenge is not None and challenge.pairing_id == pairing.id and consume_approval(challenge, ls):
+                return redirect(state.done("push.confirm", challenge=challenge.id))
+            return redirect(url_for("push.confirm", result=1))
     else:
-        challenge, error = _send(current_user, "setup", ls, pairing_id=pairing.id, flash_error=False)
+        latest = latest_push(ls, purpose="setup", pairing_id=pairing.id)
+        challenge, error = (latest, None) if _still_showing(latest) else _send(current_user, "setup", ls,
+                                                                              pairing_id=pairing.id)
     return render_template("push/confirm.html", form=form, progress=state.progress("push.confirm"),
                            challenge=challenge, state=push_state(challenge) if challenge else None, error=error,
                            device_name="your phone")
@@ -191,13 +193,11 @@ def _still_showing(challenge: Challenge | None) -> bool:
     return push_state(challenge) in ("pending", "approved") or bool(request.args.get("result"))
 
 
-def _send(user, purpose: str, ls: LoginSession, *, flash_error: bool = True, **target):
-    """Start (or reuse) a push request; (challenge, error message)."""
+def _send(user, purpose: str, ls: LoginSession, **target):
+    """Start (or reuse) a push request; (challenge, None) or (None, why not)."""
     try:
         return start_push(user, purpose, ls, **target), None
     except Refused as exc:
-        if flash_error:
-            flash(exc.message, "error")
         return None, exc.message
 
 
@@ -207,25 +207,29 @@ def verify(v: Verification, devices):
     once: signed in, or step-up fresh); denied or expired (Send a new request); too many waiting."""
     form = PushForm(devices)
     ids = {d.id for d in devices}
+    challenge = error = None
+    choosing = False
     if form.validate_on_submit():
         if form.new.data:
             device = next(d for d in devices if str(d.id) == form.device.data)
-            _send(v.user, v.purpose, v.ls, device=device)
-            return redirect(v.url())
-        challenge = _session_challenge(request.form.get("challenge"), v.ls)
-        if challenge is not None and challenge.device_id in ids and consume_approval(challenge, v.ls):
-            return v.passed(challenge.device)
-        if challenge is not None and push_state(challenge) == "used":
-            return v.repeated() or redirect(v.url(result=1))
-        return redirect(v.url(result=1))
-    latest = latest_push(v.ls, purpose=v.purpose, device_ids=ids)
-    choosing = False
-    if _still_showing(latest):
-        challenge, error = latest, None
-    elif len(devices) > 1:
-        challenge, error, choosing = None, None, True
+            challenge, error = _send(v.user, v.purpose, v.ls, device=device)
+            if not error:
+                return redirect(v.url())
+        else:
+            challenge = _session_challenge(request.form.get("challenge"), v.ls)
+            if challenge is not None and challenge.device_id in ids and consume_approval(challenge, v.ls):
+                return v.passed(challenge.device)
+            if challenge is not None and push_state(challenge) == "used":
+                return v.repeated() or redirect(v.url(result=1))
+            return redirect(v.url(result=1))
     else:
-        challenge, error = _send(v.user, v.purpose, v.ls, device=devices[0], flash_error=False)
+        latest = latest_push(v.ls, purpose=v.purpose, device_ids=ids)
+        if _still_showing(latest):
+            challenge = latest
+        elif len(devices) > 1:
+            choosing = True
+        else:
+            challenge, error = _send(v.user, v.purpose, v.ls, device=devices[0])
     return render_template("push/verify.html", form=form, v=v, devices=devices, choosing=choosing,
                            challenge=challenge, state=push_state(challenge) if challenge else None, error=error,
                            device_name=challenge.device.name if challenge else "")
