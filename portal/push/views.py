@@ -16,7 +16,7 @@ from ..challenges import (
     request_session,
     start_push,
 )
-from ..devices.forms import DeviceNameForm, PrimaryChoiceForm
+from ..devices.steps import name_step, primary_step
 from ..devices.views import SETUP_ENDPOINTS
 from ..extensions import db
 from ..forms import EmptyForm
@@ -128,28 +128,14 @@ def confirm():
 @bp.route("/security/push/name", methods=["GET", "POST"])
 @login_required
 def name():
-    state = PUSH.at("push.name")
-    form = DeviceNameForm(current_user)
-    if request.method == "GET":
-        form.name.data = state.value("push.name", "name", "")
-    if form.validate_on_submit():
-        if not state.data["has_primary"]:
-            return _finish(state, form.name.data, make_primary=True)
-        return redirect(state.done("push.name", name=form.name.data))
-    return render_template("devices/cg_name.html", form=form, progress=state.progress("push.name"))
+    return name_step(PUSH, "push.name", _finish)
 
 
 @bp.route("/security/push/primary", methods=["GET", "POST"])
 @login_required
 @sessions.fresh_second_factor
 def primary():
-    state = PUSH.at("push.primary")
-    form = PrimaryChoiceForm()
-    device_name = state.value("push.name", "name")
-    if form.validate_on_submit():
-        return _finish(state, device_name, make_primary=bool(form.make_primary.data))
-    return render_template("devices/cg_primary.html", form=form, name=device_name,
-                           progress=state.progress("push.primary"))
+    return primary_step(PUSH, "push.primary", "push.name", _finish)
 
 
 def _finish(state, device_name: str, *, make_primary: bool):

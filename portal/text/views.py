@@ -14,7 +14,8 @@ from ..challenges import (
     next_send_in,
     send_code,
 )
-from ..devices.forms import ConfirmCodeForm, DeviceNameForm, PrimaryChoiceForm
+from ..devices.forms import ConfirmCodeForm
+from ..devices.steps import name_step, primary_step
 from ..devices.views import SETUP_ENDPOINTS
 from ..forms import EmptyForm
 from ..phone_number import mask, pretty
@@ -112,28 +113,14 @@ def resend():
 @bp.route("/security/text/name", methods=["GET", "POST"])
 @login_required
 def name():
-    state = TEXT_CALL.at("text.name")
-    form = DeviceNameForm(current_user)
-    if request.method == "GET":
-        form.name.data = state.value("text.name", "name", "")
-    if form.validate_on_submit():
-        if not state.data["has_primary"]:
-            return _finish(state, form.name.data, make_primary=True)
-        return redirect(state.done("text.name", name=form.name.data))
-    return render_template("devices/cg_name.html", form=form, progress=state.progress("text.name"))
+    return name_step(TEXT_CALL, "text.name", _finish)
 
 
 @bp.route("/security/text/primary", methods=["GET", "POST"])
 @login_required
 @sessions.fresh_second_factor
 def primary():
-    state = TEXT_CALL.at("text.primary")
-    form = PrimaryChoiceForm()
-    device_name = state.value("text.name", "name")
-    if form.validate_on_submit():
-        return _finish(state, device_name, make_primary=bool(form.make_primary.data))
-    return render_template("devices/cg_primary.html", form=form, name=device_name,
-                           progress=state.progress("text.primary"))
+    return primary_step(TEXT_CALL, "text.primary", "text.name", _finish)
 
 
 def _finish(state, device_name: str, *, make_primary: bool):
