@@ -71,8 +71,8 @@ def link_problem(pairing: PushPairing | None) -> str | None:
 def refusal_for_this_browser(credential: str | None) -> str | None:
     """Pairing is refused in a browser signed in to the portal as a prescriber (or half-way
     through a prescriber's sign-in), and in a browser that is already a paired phone."""
-    ls = sessions.pending()
-    user = current_user if current_user.is_authenticated else (ls.user if ls else None)
+    pending = None if current_user.is_authenticated else sessions.pending()
+    user = current_user if current_user.is_authenticated else (pending.user if pending else None)
     if user is not None and user.role == "provider":
         return SIGNED_IN_HERE
     if credential and identify(credential) is not None:
