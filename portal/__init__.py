@@ -66,9 +66,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .devices import bp as devices_bp
     from .epcs import bp as epcs_bp
     from .ops import register as register_ops
+    from .phone import bp as phone_bp
     from .pins import bp as pin_bp
+    from .push import bp as push_bp
+    from .text import bp as text_bp
     from .tokens import admin_bp as tokens_admin_bp
     from .tokens import bp as tokens_bp
+    from .training import bp as training_bp
 
     sessions.init_app(app)
     wizard.init_app(app)
@@ -79,6 +83,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pin_bp)
     app.register_blueprint(epcs_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(push_bp)
+    app.register_blueprint(phone_bp)
+    app.register_blueprint(text_bp)
+    app.register_blueprint(training_bp)
     register_cli(app)
     register_ops(app)
     _register_pages(app)

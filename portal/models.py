@@ -262,3 +262,74 @@ PRESCRIPTION_IMMUTABLE = {
 for _dialect, _statements in PRESCRIPTION_IMMUTABLE.items():
     for _statement in _statements:
         event.listen(Prescription.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+
+CHALLENGE_STATUSES = ("pending", "approved", "denied", "expired", "used", "failed")
+
+
+class PushPairing(db.Model):
+    """The one-time pairing link of the push set-up wizard. The link's token and the phone's
+    credential are kept only as SHA-256 hashes; the device row is written when the wizard ends."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    login_session_id: Mapped[int] = mapped_column(ForeignKey("login_session.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    paired_at: Mapped[datetime | None]
+    credential_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    phone_agent: Mapped[str | None] = mapped_column(String(200))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+
+
+class Challenge(db.Model):
+    """One push approval or one text/call code, for one sign-in session.
+
+    Push: the number to match and the three choices the phone offers. Text/call: the keyed hash of
+    the code (never the code) and where it was sent. Answered or consumed once, by one conditional
+    UPDATE on `status`. A set-up challenge has no device yet: a push one names its pairing, a
+    text/call one its phone number."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), index=True)
+    pairing_id: Mapped[int | None] = mapped_column(ForeignKey("push_pairing.id"))
+    login_session_id: Mapped[int | None] = mapped_column(ForeignKey("login_session.id", ondelete="CASCADE"),
+                                                         index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # push, sms, voice
+    purpose: Mapped[str] = mapped_column(String(16))  # sign_in, step_up, setup, pin_reset, signing
+    phone: Mapped[str | None] = mapped_column(String(20))  # sms/voice: E.164
+    number: Mapped[str | None] = mapped_column(String(2))  # push: the number to match
+    choices: Mapped[str | None] = mapped_column(String(16))  # push: the three numbers offered, "17,42,88"
+    code_hash: Mapped[str | None] = mapped_column(String(64))  # sms/voice
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    browser: Mapped[str | None] = mapped_column(String(80))
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+    device: Mapped[Device | None] = relationship()
+
+
+class TrainingPhone(db.Model):
+    """Demo mode: a user's simulated phone, with a fictional 555-01xx number of its own."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), unique=True)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    created_at: Mapped[datetime]
+
+
+class TrainingAccount(db.Model):
+    """Demo mode: a code generator sent to a training phone. The seed stays sealed on the server;
+    the phone page shows only the codes computed from it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    training_phone_id: Mapped[int] = mapped_column(ForeignKey("training_phone.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(120))
+    secret: Mapped[str] = mapped_column(Text)  # vault-sealed seed
+    secret_hash: Mapped[str] = mapped_column(String(64))  # keyed hash: the same seed is sent once
+    created_at: Mapped[datetime]

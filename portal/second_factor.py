@@ -35,6 +35,20 @@ METHODS = (
 )
 METHODS_BY_SLUG = {m.slug: m for m in METHODS}
 CODE_METHODS = ("code-generator", "hardware-token")
+SIGNING = "signing"  # the purpose of signing a controlled-substance prescription
+TEXT_KINDS = ("sms", "voice")
+NOT_FOR_SIGNING = ("Text message and phone call codes cannot be used to sign controlled-substance prescriptions. "
+                   "Choose another device.")
+
+
+def allowed_kinds(purpose: str) -> tuple[str, ...]:
+    """The device kinds that may give the second factor for `purpose`. Text and call codes are not
+    accepted for signing controlled-substance prescriptions (NIST SP 800-63B restricts them) unless
+    PORTAL_EPCS_ALLOW_SMS is on."""
+    kinds = tuple(kind for m in METHODS for kind in m.kinds)
+    if purpose == SIGNING and not current_app.config["PORTAL_EPCS_ALLOW_SMS"]:
+        return tuple(kind for kind in kinds if kind not in TEXT_KINDS)
+    return kinds
 
 
 def method_of(device: Device) -> Method:
@@ -49,8 +63,10 @@ def active_devices(user: User, kinds: tuple[str, ...] | None = None) -> list[Dev
     return list(db.session.scalars(query.order_by(Device.is_primary.desc(), Device.added_at, Device.id)))
 
 
-def available_methods(user: User) -> list[Method]:
+def available_methods(user: User, purpose: str | None = None) -> list[Method]:
     kinds = {d.kind for d in active_devices(user)}
+    if purpose is not None:
+        kinds &= set(allowed_kinds(purpose))
     return [m for m in METHODS if kinds & set(m.kinds)]
 
 
@@ -94,7 +110,10 @@ def digits_for(device: Device) -> int:
 def check_code(user: User, device: Device, code: str, purpose: str) -> Outcome:
     """Check one submitted code for one of the user's active devices, and commit the result.
     A try while waiting is refused unchecked and uncounted; any other code that is not accepted
-    (malformed, wrong, replayed) counts once."""
+    (malformed, wrong, replayed) counts once. A device kind not accepted for `purpose` is refused
+    unchecked."""
+    if device.kind not in allowed_kinds(purpose):
+        return Outcome(False, NOT_FOR_SIGNING)
     g = gate(user)
     if g.state != "open":
         return Outcome(False, refusal(g))

@@ -27,10 +27,11 @@ NEXT_KEY = "after_sign_in"
 SEEN_EVERY = timedelta(seconds=60)  # last_seen is written at most this often
 
 # what a provider who has no device yet may reach: setting up the first one, and signing out
-ENROLLING_ENDPOINTS = frozenset({
+# (blueprints add theirs, e.g. the phone pages, which sign-in does not govern)
+ENROLLING_ENDPOINTS = {
     "devices.cg_intro", "devices.cg_scan", "devices.cg_confirm", "devices.cg_name",
     "devices.cg_primary", "devices.cg_done", "auth.logout", "static",
-})
+}
 
 
 def _hash(token: str) -> str:

@@ -1,5 +1,7 @@
 """Sign in (password, then a second factor), step-up, sign out."""
 
+from dataclasses import dataclass
+
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -7,8 +9,17 @@ from .. import audit, sessions
 from ..clock import now
 from ..extensions import db
 from ..forms import EmptyForm
+from ..models import Device, LoginSession, User
 from ..passwords import authenticate
-from ..second_factor import CODE_METHODS, METHODS_BY_SLUG, active_devices, available_methods, check_code, digits_for
+from ..second_factor import (
+    CODE_METHODS,
+    METHODS_BY_SLUG,
+    Method,
+    active_devices,
+    available_methods,
+    check_code,
+    digits_for,
+)
 from . import bp
 from .forms import CodeForm, LoginForm
 
@@ -85,45 +96,96 @@ def choose_method(purpose: str):
                            only_device=request.args.get("device", type=int))
 
 
+@dataclass(frozen=True)
+class Verification:
+    """One second-factor check under way (sign-in or step-up): whose, for which login session,
+    with which method, and where to go after. Views of other methods (METHOD_VIEWS) get one."""
+
+    purpose: str
+    user: User
+    ls: LoginSession
+    method: Method
+    next_path: str | None
+    only_device: int | None
+
+    def devices(self) -> list[Device]:
+        devices = active_devices(self.user, self.method.kinds)
+        if self.only_device is not None:
+            devices = [d for d in devices if d.id == self.only_device]
+        return devices
+
+    def url(self, **params) -> str:
+        """This method's page again (for a redirect after a POST)."""
+        return url_for(ENDPOINTS[self.purpose][1], method=self.method.slug, next=self.next_path,
+                       device=self.only_device, **params)
+
+    @property
+    def back(self) -> str:
+        return url_for(ENDPOINTS[self.purpose][0], next=self.next_path)
+
+    def passed(self, device: Device):
+        """The second factor was verified with `device`: the sign-in completes (opening on any
+        warnings, e.g. a denied push request), or the step-up is marked fresh."""
+        if self.purpose == "sign_in":
+            warnings = [message for check in SIGN_IN_WARNINGS for message in check(self.user)]
+            audit.record(db.session, "sign_in", at=now(), actor_id=self.user.id, subject_id=self.user.id,
+                         ip=sessions.client_ip(), detail=f"{self.method.label}: {device.name}")
+            sessions.complete_sign_in(self.ls, "full", device)
+            for message in warnings:
+                flash(message, "warning")
+            flash(f"Signed in with {device.name}.", "success")
+            return redirect(_destination())
+        audit.record(db.session, "step_up", at=now(), actor_id=self.user.id, subject_id=self.user.id,
+                     ip=sessions.client_ip(), detail=f"{self.method.label}: {device.name}")
+        sessions.mark_second_factor(self.ls, device)
+        return redirect(self.next_path or url_for("devices.security"))
+
+
+    def repeated(self):
+        """For a second click of a button that already passed: a step-up still fresh goes where the
+        first click went; None otherwise."""
+        if self.purpose == "step_up" and sessions.is_fresh(self.ls):
+            return redirect(self.next_path or url_for("devices.security"))
+        return None
+
+
+# method slug -> view(verification, devices) for the methods that are not "type the code your
+# device shows" (text/call, push); registered by their own blueprints
+METHOD_VIEWS: dict = {}
+# callables user -> [message], read just before a sign-in completes; shown as warnings after it
+SIGN_IN_WARNINGS: list = []
+
+
 def verify_code(purpose: str, method: str):
-    """Device (primary preselected) and code. Cases: unknown method (404); wrong, malformed,
-    replayed or waiting (message on the field, counted as the rules say); right: sign-in
-    completes, or the step-up is marked fresh, and on to where the user was going."""
+    """Device (primary preselected) and code. Cases: unknown method (404); a method with its own
+    view (METHOD_VIEWS); wrong, malformed, replayed or waiting (message on the field, counted as
+    the rules say); right: sign-in completes, or the step-up is marked fresh, and on to where the
+    user was going."""
     user, ls, detour = _context(purpose)
     if detour:
         return detour
     m = METHODS_BY_SLUG.get(method)
-    if m is None or m.slug not in CODE_METHODS:
+    if m is None or (m.slug not in CODE_METHODS and m.slug not in METHOD_VIEWS):
         return render_template("errors/error.html", code=404, title="Not Found",
                                message="There is no such sign-in method."), 404
-    devices = active_devices(user, m.kinds)
-    only = request.args.get("device", type=int)
-    if only is not None:
-        devices = [d for d in devices if d.id == only]
+    verification = Verification(purpose, user, ls, m, sessions.safe_next(request.args.get("next")),
+                                request.args.get("device", type=int))
+    devices = verification.devices()
     if not devices:
         flash(f"You have no {m.label} set up. Choose another method.", "info")
         return redirect(url_for(ENDPOINTS[purpose][0]))
+    if m.slug in METHOD_VIEWS:
+        return METHOD_VIEWS[m.slug](verification, devices)
     digits = max(digits_for(d) for d in devices)
     form = CodeForm(devices, digits)
-    next_path = sessions.safe_next(request.args.get("next"))
     if form.validate_on_submit():
         device = next(d for d in devices if str(d.id) == form.device.data)
         outcome = check_code(user, device, form.code.data, purpose)
-        if not outcome.ok:
-            form.code.errors.append(outcome.message)
-        elif purpose == "sign_in":
-            audit.record(db.session, "sign_in", at=now(), actor_id=user.id, subject_id=user.id,
-                         ip=sessions.client_ip(), detail=f"{m.label}: {device.name}")
-            sessions.complete_sign_in(ls, "full", device)
-            flash(f"Signed in with {device.name}.", "success")
-            return redirect(_destination())
-        else:
-            audit.record(db.session, "step_up", at=now(), actor_id=user.id, subject_id=user.id,
-                         ip=sessions.client_ip(), detail=f"{m.label}: {device.name}")
-            sessions.mark_second_factor(ls, device)
-            return redirect(next_path or url_for("devices.security"))
+        if outcome.ok:
+            return verification.passed(device)
+        form.code.errors.append(outcome.message)
     return render_template("auth/verify_code.html", form=form, method=m, purpose=purpose, devices=devices,
-                           back=url_for(ENDPOINTS[purpose][0], next=next_path), next=next_path)
+                           back=verification.back, next=verification.next_path)
 
 
 bp.add_url_rule("/login/verify", "choose_method", choose_method, defaults={"purpose": "sign_in"})

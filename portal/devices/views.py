@@ -13,7 +13,8 @@ from ..qr import qr_svg
 from ..second_factor import METHODS, method_of
 from ..wizard import Step, Wizard
 from . import bp
-from .forms import ConfirmCodeForm, DeviceNameForm, PrimaryChoiceForm
+from .forms import ConfirmCodeForm, DeviceNameForm
+from .steps import name_step, primary_step
 
 CODE_GENERATOR = Wizard("code_generator", [
     Step("devices.cg_intro", "Set up a code generator"),
@@ -109,28 +110,14 @@ def cg_confirm():
 @bp.route("/code-generator/name", methods=["GET", "POST"])
 @login_required
 def cg_name():
-    state = CODE_GENERATOR.at("devices.cg_name")
-    form = DeviceNameForm(current_user)
-    if request.method == "GET":
-        form.name.data = state.value("devices.cg_name", "name", "")
-    if form.validate_on_submit():
-        if not state.data["has_primary"]:
-            return _finish(state, form.name.data, make_primary=True)
-        return redirect(state.done("devices.cg_name", name=form.name.data))
-    return render_template("devices/cg_name.html", form=form, progress=state.progress("devices.cg_name"))
+    return name_step(CODE_GENERATOR, "devices.cg_name", _finish)
 
 
 @bp.route("/code-generator/primary", methods=["GET", "POST"])
 @login_required
 @sessions.fresh_second_factor
 def cg_primary():
-    state = CODE_GENERATOR.at("devices.cg_primary")
-    form = PrimaryChoiceForm()
-    name = state.value("devices.cg_name", "name")
-    if form.validate_on_submit():
-        return _finish(state, name, make_primary=bool(form.make_primary.data))
-    return render_template("devices/cg_primary.html", form=form, name=name,
-                           progress=state.progress("devices.cg_primary"))
+    return primary_step(CODE_GENERATOR, "devices.cg_primary", "devices.cg_name", _finish)
 
 
 def _finish(state, name: str, *, make_primary: bool):
