@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, g, has_request_context, render_template, request
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -151,6 +151,13 @@ def _register_pages(app: Flask) -> None:
                                    message="Run flask --app app init-db, then start it again."), 503
         return None
 
+    @app.teardown_appcontext
+    def close_session_quietly(_exc):
+        """Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse): closing a
+        session whose connection died with the database must not turn a sent page into a 500."""
+        with suppress(Exception):
+            db.session.remove()
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
@@ -175,9 +182,13 @@ def _register_pages(app: Flask) -> None:
                                message=ERROR_MESSAGES.get(exc.code, exc.description)), exc.code
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError):
-        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PendingRollbackError)
+    def database_unavailable(exc: Exception):
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path,
+                         getattr(exc, "orig", None) or exc)
         _rollback_quietly()
+        g._login_user = login_manager.anonymous_user()  # the page must not ask the database who is signed in
         return render_template("errors/error.html", code=503, title="Please try again",
                                message=ERROR_MESSAGES[503]), 503
 

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
@@ -33,14 +34,16 @@ class Gunicorn:
         self.proc = None
 
     def start(self) -> "Gunicorn":
+        # the log goes to a file: a pipe nobody reads until the end fills up and blocks the workers
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 — open for the server's life, closed in stop()
         self.proc = subprocess.Popen(
             [GUNICORN, "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "30",
              "--graceful-timeout", "2", "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.proc.stdout.read()}")
+                raise RuntimeError(f"gunicorn exited: {self.output()}")
             try:
                 if requests.get(self.url + "/login", timeout=1).status_code == 200:
                     return self
@@ -52,14 +55,20 @@ class Gunicorn:
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
 
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGTERM)
         try:
-            output, _ = self.proc.communicate(timeout=15)
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            output, _ = self.proc.communicate()
-        return output or ""
+            self.proc.wait()
+        output = self.output()
+        self.log.close()
+        return output
 
 
 class Browser:

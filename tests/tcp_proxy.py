@@ -27,6 +27,7 @@ class Proxy:
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)  # the timeout was for connecting; idle pooled connections stay
             except OSError:
                 client.close()
                 continue
