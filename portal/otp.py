@@ -96,7 +96,7 @@ def resync_totp(key: bytes, first: str, second: str, step: int, *, max_drift: in
                 digits: int = 6) -> int | None:
     """The drift d (in steps, |d| <= max_drift, nearest first) with totp(step+d-1) == first and
     totp(step+d) == second: two consecutive codes, the second the newer. None if there is none."""
-    if not (is_well_formed(first, digits) and is_well_formed(second, digits)):
+    if not (is_well_formed(first, digits) and is_well_formed(second, digits)) or first == second:
         return None
     for magnitude in range(max_drift + 1):
         for d in (magnitude, -magnitude) if magnitude else (0,):

@@ -160,7 +160,8 @@ def fresh_second_factor(view):
         ls = current_user.login_session
         if not is_fresh(ls) and has_active_device(current_user):
             flash("Confirm it is you with your second factor to continue.", "info")
-            return redirect(url_for("auth.step_up", next=request.path))
+            back = request.full_path.rstrip("?") if request.method == "GET" else request.path
+            return redirect(url_for("auth.step_up", next=back))
         return view(*args, **kwargs)
 
     return wrapped

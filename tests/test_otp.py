@@ -124,3 +124,9 @@ def test_failure_policy_waits_double_then_lock():
     assert otp.gate(p, 5, t0, t0 + timedelta(seconds=29)) == otp.Gate("wait", 1)
     assert otp.gate(p, 5, t0, t0 + timedelta(seconds=30)).state == "open"
     assert otp.gate(p, 20, t0, t0 + timedelta(days=1)).state == "locked"
+
+
+def test_totp_resync_refuses_the_same_code_twice():
+    step = 60_000
+    code = otp.totp(RFC4226_KEY, step)
+    assert otp.resync_totp(RFC4226_KEY, code, code, step) is None
