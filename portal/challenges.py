@@ -175,14 +175,17 @@ def answer_push(challenge: Challenge, number: str | None) -> str:
     return status
 
 
-def consume_approval(challenge: Challenge | None, ls: LoginSession) -> bool:
-    """Use an approval once, for the sign-in session it was made for (one conditional UPDATE)."""
+def consume_approval(challenge: Challenge | None, ls: LoginSession, *, purpose: str) -> bool:
+    """Use an approval once, for the sign-in session and the purpose it was asked for (one
+    conditional UPDATE): the phone showed what it approves, so an approval to reset a PIN never
+    signs a prescription."""
     if challenge is None:
         return False
     moment = now()
     won = db.session.execute(
         update(Challenge).where(Challenge.id == challenge.id, Challenge.login_session_id == ls.id,
-                                Challenge.status == "approved", Challenge.expires_at > moment - push_lifetime())
+                                Challenge.purpose == purpose, Challenge.status == "approved",
+                                Challenge.expires_at > moment - push_lifetime())
         .values(status="used").execution_options(synchronize_session=False)).rowcount == 1
     if won and challenge.device_id is not None:
         db.session.execute(update(Device).where(Device.id == challenge.device_id).values(last_used_at=moment))

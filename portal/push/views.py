@@ -113,7 +113,8 @@ def confirm():
                 return redirect(url_for("push.confirm"))
         else:
             challenge = _session_challenge(request.form.get("challenge"), ls)
-            if challenge is not None and challenge.pairing_id == pairing.id and consume_approval(challenge, ls):
+            if challenge is not None and challenge.pairing_id == pairing.id \
+                    and consume_approval(challenge, ls, purpose="setup"):
                 return redirect(state.done("push.confirm", challenge=challenge.id))
             return redirect(url_for("push.confirm", result=1))
     else:
@@ -203,7 +204,8 @@ def verify(v: Verification, devices):
                 return redirect(v.url())
         else:
             challenge = _session_challenge(request.form.get("challenge"), v.ls)
-            if challenge is not None and challenge.device_id in ids and consume_approval(challenge, v.ls):
+            if challenge is not None and challenge.device_id in ids \
+                    and consume_approval(challenge, v.ls, purpose=v.purpose):
                 return v.passed(challenge.device)
             if challenge is not None and push_state(challenge) == "used":
                 return v.repeated() or redirect(v.url(result=1))
