@@ -330,18 +330,19 @@ def check_setup_code(challenge: Challenge, code: str) -> str:
 
 class CodeMatcher:
     """Text/call devices for second_factor.check_code: the code must be one sent to this device in
-    this sign-in session, not expired, not used; check_code counts the failures."""
+    this sign-in session for this purpose, not expired, not used; check_code counts the failures."""
 
     def digits(self, device: Device) -> int:
         return 6
 
-    def consume(self, device: Device, code: str) -> str:
+    def consume(self, device: Device, code: str, purpose: str) -> str:
         ls = request_session()
         if ls is None:
             return "wrong"
         sent = list(db.session.scalars(
             select(Challenge).where(Challenge.device_id == device.id, Challenge.login_session_id == ls.id,
-                                    Challenge.channel.in_(CODE_CHANNELS), Challenge.status.in_(("pending", "used")))
+                                    Challenge.purpose == purpose, Challenge.channel.in_(CODE_CHANNELS),
+                                    Challenge.status.in_(("pending", "used")))
             .order_by(Challenge.id.desc()).limit(20)))
         for challenge in sent:
             if not hmac.compare_digest(challenge.code_hash or "", code_hash(challenge.id, code)):

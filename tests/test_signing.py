@@ -295,7 +295,7 @@ def test_text_and_call_devices_sign_only_when_allowed(app, doc):
         def digits(self, device):
             return 6
 
-        def consume(self, device, code):
+        def consume(self, device, code, purpose):
             return "wrong"
 
     with app.test_request_context():

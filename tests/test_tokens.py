@@ -423,7 +423,7 @@ def test_authenticate_by_phone_call_or_text_when_those_methods_exist(app, client
         def digits(self, device):
             return 6
 
-        def consume(self, device, code):
+        def consume(self, device, code, purpose):
             return "ok" if code == "424242" else "wrong"
 
     monkeypatch.setitem(views.PHONE_SENDERS, "sms", lambda device, channel: sent.append((device.id, channel)))
