@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 
 from . import audit, messaging, sessions
 from .clock import now
-from .extensions import db
+from .extensions import begin_write, db
 from .models import Challenge, Device, LoginSession, User
 from .phone_number import mask
 from .second_factor import LOCKED, MATCHERS, gate
@@ -118,6 +118,7 @@ def start_push(user: User, purpose: str, ls: LoginSession, *, device: Device | N
     current = latest_push(ls, purpose=purpose, device_ids=[device.id] if device else None, pairing_id=pairing_id)
     if current is not None and push_state(current) == "pending":
         return current
+    begin_write()  # the push pages send a request on GET
     _refuse_if_locked(user)
     _lock_user(user.id)
     waiting = db.session.scalar(select(func.count(Challenge.id)).where(
