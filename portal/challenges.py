@@ -26,7 +26,8 @@ from .phone_number import mask
 from .second_factor import LOCKED, MATCHERS, gate
 
 PURPOSES = {"sign_in": "Sign in", "step_up": "Confirm it is you", "setup": "Set up this phone",
-            "pin_reset": "Reset EPCS PIN", "signing": "Sign a controlled-substance prescription"}
+            "pin_create": "Create EPCS PIN", "pin_reset": "Reset EPCS PIN",
+            "signing": "Sign a controlled-substance prescription", "manage_tokens": "Add a hardware token"}
 MAX_PENDING_PUSH = 3
 RESEND_SECONDS = 30
 SENDS_PER_HOUR = 5
