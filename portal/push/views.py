@@ -40,6 +40,9 @@ NOT_PAIRED_YET = ("Your phone is not paired yet. Scan the QR code with your phon
 QR_EXPIRED = "This QR code has expired. Start over for a new one."
 
 SETUP_ENDPOINTS["push"] = "push.intro"
+# a new provider may make push their first device (the request status is what its pages poll)
+sessions.ENROLLING_ENDPOINTS.update({"push.intro", "push.scan", "push.scan_status", "push.confirm", "push.name",
+                                     "push.primary", "push.request_status"})
 SIGN_IN_WARNINGS.append(denial_warnings)
 
 
