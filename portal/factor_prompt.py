@@ -41,6 +41,7 @@ NOT_APPROVED = {
     "denied": "The request was denied on your phone. Send a new request if you meant to approve it.",
     "expired": "The request expired before it was approved. Send a new request.",
     "used": "That approval is used up. Send a new request.",
+    "approved": "That approval is too old to use now. Send a new request.",
     None: "Send a push notification to your phone and approve it first.",
 }
 NEW_CODE_SENT = "We sent you a new code. Only the newest code works."
