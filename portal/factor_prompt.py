@@ -160,6 +160,12 @@ class Prompt:
             return Outcome(True)
         return Outcome(False, NOT_APPROVED[push_state(challenge) if challenge is not None else None])
 
+    def repeated(self) -> bool:
+        """Was the posted push request already used — a second click of Check again, or the
+        page's polling racing the click? The page then shows where the first one went."""
+        challenge = self.posted_request()
+        return challenge is not None and push_state(challenge) == "used"
+
     def view(self, *, approved_then: str | None = None) -> PromptView:
         """For the template. A push request is shown while it is live, or when the page comes back
         from Check again (?result=1) to say how it ended; otherwise the Send button. `approved_then`

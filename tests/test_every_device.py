@@ -128,6 +128,8 @@ def test_reset_pin_with_push_approval(app, doc, phone):
     assert client.get(f"/push/requests/{challenge_id}/status").get_json() == {"status": "approved"}
     r = client.post(f"/pin/reset?device={push}", data={"device": str(push), "challenge": str(challenge_id)})
     assert r.headers["Location"].endswith("/pin/reset/new")
+    again = client.post(f"/pin/reset?device={push}", data={"device": str(push), "challenge": str(challenge_id)})
+    assert again.headers["Location"].endswith("/pin/reset/new")  # a second click (or the polling) lands there too
     assert save_pin(client, "9753", mode="reset").headers["Location"].endswith("/pin/reset/done")
     assert challenge_status(app, challenge_id) == "used"
     # the same approval again (a replay) validates nothing
@@ -456,6 +458,8 @@ def test_authenticate_with_push_then_add_a_token(app, client, provider, phone, c
     client.post(f"/tokens/authenticate/{push}", data={"new": "Send a new request"})
     challenge_id = approve(phone, client.get(f"/tokens/authenticate/{push}").get_data(as_text=True))
     r = client.post(f"/tokens/authenticate/{push}", data={"challenge": str(challenge_id)})
+    assert r.headers["Location"].endswith("/tokens")
+    r = client.post(f"/tokens/authenticate/{push}", data={"challenge": str(challenge_id)})  # a second click
     assert r.headers["Location"].endswith("/tokens")
     assert "Authenticated" in client.get("/tokens").get_data(as_text=True)
     assert add_token(client, "GALH00000001", hotp(500), hotp(501)).status_code == 302

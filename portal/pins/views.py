@@ -50,6 +50,12 @@ def passcode_validated(mode: str, device) -> str:
     return state.done(f"pin.{mode}")
 
 
+def _passed_with(mode: str, device) -> bool:
+    """Step 1 was passed in this sign-in session with `device`, and no PIN was saved since."""
+    state = WIZARDS[mode].current()
+    return state is not None and state.data.get("device_id") == device.id
+
+
 def _wrong_mode(mode: str):
     """Create when there is a PIN already goes to Reset, and Reset without one goes to Create."""
     has_pin = current_user.pin_hash is not None
@@ -87,6 +93,8 @@ def _validate_passcode(mode: str):
         if prompt is not None and prompt.way == "push":  # Check again, or the page's polling
             if prompt.verify().ok:
                 return redirect(passcode_validated(mode, device))
+            if prompt.repeated() and _passed_with(mode, device):  # a second click: step 1 stands
+                return redirect(url_for(f"pin.{mode}_new"))
             return redirect(url_for(f"pin.{mode}", device=device.id, result=1))
         if prompt is not None and code_form.validate_on_submit():
             outcome = prompt.verify(code_form.code.data)

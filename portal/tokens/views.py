@@ -112,6 +112,8 @@ def authenticate_code(device_id: int):
         if prompt.way == "push":  # Check again, or the page's polling
             if prompt.verify().ok:
                 return _authenticated(device)
+            if prompt.repeated() and sessions.is_fresh(current_user.login_session, device.id):  # a second click
+                return redirect(url_for("tokens.index"))
             return redirect(url_for("tokens.authenticate_code", device_id=device.id, result=1))
     if form.validate_on_submit():
         outcome = prompt.verify(form.code.data)
