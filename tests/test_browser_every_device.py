@@ -1,7 +1,8 @@
 """Push everywhere, in Chromium with two browser profiles, a computer and a phone: a new provider
 chooses Push Notification as the first device, creates the EPCS PIN with an approval on the phone,
-signs a controlled-substance prescription with PIN + push, and resets the PIN with push. Each
-time the phone taps the matching number and the computer's page moves on by itself."""
+signs a controlled-substance prescription with PIN + push, resets the PIN with push, and
+authenticates on EPCS Device Management with push. Each time the phone taps the matching number
+and the computer's page moves on by itself."""
 
 import pytest
 
@@ -128,4 +129,13 @@ def test_first_device_pin_and_signing_with_push_only(live_server, new_page):
     computer.get_by_text("That EPCS PIN is not right.").wait_for()
     computer.get_by_text("Your phone's approval is now used up.").wait_for()
     computer.get_by_role("button", name="Send push notification").wait_for()
+
+    # EPCS Device Management: Manage Phones → Authenticate with an approval
+    computer.goto("/tokens")
+    computer.get_by_role("link", name="Authenticate").click()
+    computer.get_by_label("My Android (Push Notification)").check()
+    screenshot(computer, "tokens-2-authenticate-push")
+    computer.get_by_role("button", name="Continue").click()
+    tap(phone, computer, "Add a hardware token")
+    computer.get_by_text("You are authenticated. You can now add a token.").wait_for()
     assert errors == {"computer": [], "phone": []}
