@@ -141,6 +141,21 @@ def start_push(user: User, purpose: str, ls: LoginSession, *, device: Device | N
     return challenge
 
 
+def session_push_request(raw_id, ls: LoginSession) -> Challenge | None:
+    """A push request of this sign-in session, by the id a page posted; None for anything else
+    (an id that is not a row id at all, however large, is nobody's)."""
+    try:
+        challenge_id = int(raw_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < challenge_id < 2**31:
+        return None
+    challenge = db.session.get(Challenge, challenge_id)
+    if challenge is None or challenge.login_session_id != ls.id or challenge.channel != "push":
+        return None
+    return challenge
+
+
 def pending_for_phone(*, device: Device | None = None, pairing_id: int | None = None) -> list[Challenge]:
     """What a phone lists: its live requests, oldest first."""
     query = select(Challenge).where(Challenge.channel == "push", Challenge.status == "pending",

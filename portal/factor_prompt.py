@@ -28,6 +28,7 @@ from .challenges import (
     next_send_in,
     push_state,
     send_code,
+    session_push_request,
     start_push,
 )
 from .extensions import db
@@ -136,12 +137,8 @@ class Prompt:
 
     def posted_request(self) -> Challenge | None:
         """The push request whose id the page posted, when it is this step's; None for anything else."""
-        try:
-            challenge = db.session.get(Challenge, int(request.form.get("challenge", "")))
-        except ValueError:
-            return None
-        if (challenge is None or challenge.channel != "push" or challenge.login_session_id != self.ls.id
-                or challenge.purpose != self.purpose or challenge.device_id != self.device.id):
+        challenge = session_push_request(request.form.get("challenge"), self.ls)
+        if challenge is None or challenge.purpose != self.purpose or challenge.device_id != self.device.id:
             return None
         return challenge
 

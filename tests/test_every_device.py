@@ -186,6 +186,9 @@ def test_pin_push_denied_or_expired_validates_nothing(app, doc, phone, clock):
 def test_an_approval_of_another_purpose_or_session_does_not_validate(app, doc, phone, clock):
     client, push = doc["client"], doc["push"]
     url = f"/pin/reset?device={push}"
+    for nobodys in ("99999999999999", "-1", "x"):
+        r = client.post(url, data={"device": str(push), "challenge": nobodys})
+        assert r.headers["Location"].endswith("result=1"), nobodys
     step_up = push_step_up_approval(app, client, phone)
     r = client.post(url, data={"device": str(push), "challenge": str(step_up)})
     assert r.headers["Location"].endswith("result=1")
