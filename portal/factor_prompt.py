@@ -26,11 +26,13 @@ from .challenges import (
     latest_code,
     latest_push,
     next_send_in,
+    push_lifetime,
     push_state,
     send_code,
     session_push_request,
     start_push,
 )
+from .clock import now
 from .extensions import db
 from .forms import EmptyForm
 from .models import Challenge, Device, LoginSession, User
@@ -178,7 +180,8 @@ class Prompt:
         elif self.way == "push":
             challenge = self.push_request()
             state = push_state(challenge) if challenge is not None else None
-            if state not in ("pending", "approved") and not request.args.get("result"):
+            stale = state == "approved" and challenge.expires_at <= now() - push_lifetime()  # too old to use
+            if stale or (state not in ("pending", "approved") and not request.args.get("result")):
                 challenge = state = None
             ready = state == "approved"
         return PromptView(self.way, self.device, EmptyForm(), challenge, state,

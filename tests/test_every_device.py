@@ -351,8 +351,10 @@ def test_signing_refuses_missing_pending_denied_expired_and_foreign_approvals(ap
     late = transmit_push_approved(client, phone, push)
     clock.advance(241)
     sign_with(client, push, late)
-    assert "Send a new request" in flashed(client)
+    assert "That approval is too old to use now. Send a new request." in flashed(client)
     assert challenge_status(app, late) == "approved"
+    page = client.get(url).get_data(as_text=True)  # the page offers a new request, not the stale approval
+    assert "Send push notification" in page and ">EPCS PIN</label>" not in page
     # an approval asked to reset the PIN, or by a step-up, signs nothing
     client.post(f"/pin/reset?device={push}", data={"device": str(push), "new": "Send push notification"})
     pin_reset = approve(phone, client.get(f"/pin/reset?device={push}").get_data(as_text=True))
