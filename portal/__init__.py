@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from .config import from_environment, utcnow
 from .extensions import READ_METHODS, csrf, db, login_manager, migrate
@@ -22,9 +23,19 @@ class NotInitialised(RuntimeError):
     """The instance has no keys yet: `flask --app app init-db` generates them."""
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in a URL is a row id: a number past PostgreSQL's integer (2**31 - 1) names no row,
+    so it is a 404 like any unknown id, not a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     # PORTAL_INSTANCE_PATH: where the keys and the SQLite file live (default: ./instance)
     app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None)
+    app.url_map.converters["int"] = RowIdConverter
     instance = Path(app.instance_path)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'portal.sqlite3'}",

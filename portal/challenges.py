@@ -20,13 +20,14 @@ from sqlalchemy import func, select, update
 
 from . import audit, messaging, sessions
 from .clock import now
-from .extensions import db
+from .extensions import begin_write, db
 from .models import Challenge, Device, LoginSession, User
 from .phone_number import mask
 from .second_factor import LOCKED, MATCHERS, gate
 
 PURPOSES = {"sign_in": "Sign in", "step_up": "Confirm it is you", "setup": "Set up this phone",
-            "pin_reset": "Reset EPCS PIN", "signing": "Sign a controlled-substance prescription"}
+            "pin_create": "Create EPCS PIN", "pin_reset": "Reset EPCS PIN",
+            "signing": "Sign a controlled-substance prescription", "manage_tokens": "Add a hardware token"}
 MAX_PENDING_PUSH = 3
 RESEND_SECONDS = 30
 SENDS_PER_HOUR = 5
@@ -118,6 +119,7 @@ def start_push(user: User, purpose: str, ls: LoginSession, *, device: Device | N
     current = latest_push(ls, purpose=purpose, device_ids=[device.id] if device else None, pairing_id=pairing_id)
     if current is not None and push_state(current) == "pending":
         return current
+    begin_write()  # the push pages send a request on GET
     _refuse_if_locked(user)
     _lock_user(user.id)
     waiting = db.session.scalar(select(func.count(Challenge.id)).where(
@@ -136,6 +138,21 @@ def start_push(user: User, purpose: str, ls: LoginSession, *, device: Device | N
                      pairing_id=pairing_id, number=str(number), choices=",".join(map(str, offered)))
     db.session.add(challenge)
     db.session.commit()
+    return challenge
+
+
+def session_push_request(raw_id, ls: LoginSession) -> Challenge | None:
+    """A push request of this sign-in session, by the id a page posted; None for anything else
+    (an id that is not a row id at all, however large, is nobody's)."""
+    try:
+        challenge_id = int(raw_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < challenge_id < 2**31:
+        return None
+    challenge = db.session.get(Challenge, challenge_id)
+    if challenge is None or challenge.login_session_id != ls.id or challenge.channel != "push":
+        return None
     return challenge
 
 
@@ -175,14 +192,17 @@ def answer_push(challenge: Challenge, number: str | None) -> str:
     return status
 
 
-def consume_approval(challenge: Challenge | None, ls: LoginSession) -> bool:
-    """Use an approval once, for the sign-in session it was made for (one conditional UPDATE)."""
+def consume_approval(challenge: Challenge | None, ls: LoginSession, *, purpose: str) -> bool:
+    """Use an approval once, for the sign-in session and the purpose it was asked for (one
+    conditional UPDATE): the phone showed what it approves, so an approval to reset a PIN never
+    signs a prescription."""
     if challenge is None:
         return False
     moment = now()
     won = db.session.execute(
         update(Challenge).where(Challenge.id == challenge.id, Challenge.login_session_id == ls.id,
-                                Challenge.status == "approved", Challenge.expires_at > moment - push_lifetime())
+                                Challenge.purpose == purpose, Challenge.status == "approved",
+                                Challenge.expires_at > moment - push_lifetime())
         .values(status="used").execution_options(synchronize_session=False)).rowcount == 1
     if won and challenge.device_id is not None:
         db.session.execute(update(Device).where(Device.id == challenge.device_id).values(last_used_at=moment))
@@ -327,18 +347,19 @@ def check_setup_code(challenge: Challenge, code: str) -> str:
 
 class CodeMatcher:
     """Text/call devices for second_factor.check_code: the code must be one sent to this device in
-    this sign-in session, not expired, not used; check_code counts the failures."""
+    this sign-in session for this purpose, not expired, not used; check_code counts the failures."""
 
     def digits(self, device: Device) -> int:
         return 6
 
-    def consume(self, device: Device, code: str) -> str:
+    def consume(self, device: Device, code: str, purpose: str) -> str:
         ls = request_session()
         if ls is None:
             return "wrong"
         sent = list(db.session.scalars(
             select(Challenge).where(Challenge.device_id == device.id, Challenge.login_session_id == ls.id,
-                                    Challenge.channel.in_(CODE_CHANNELS), Challenge.status.in_(("pending", "used")))
+                                    Challenge.purpose == purpose, Challenge.channel.in_(CODE_CHANNELS),
+                                    Challenge.status.in_(("pending", "used")))
             .order_by(Challenge.id.desc()).limit(20)))
         for challenge in sent:
             if not hmac.compare_digest(challenge.code_hash or "", code_hash(challenge.id, code)):

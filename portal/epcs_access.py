@@ -14,7 +14,7 @@ from . import audit, pin_factor
 from .clock import now
 from .extensions import db
 from .models import EpcsPermission, User
-from .second_factor import active_devices
+from .second_factor import SIGNING, active_devices, allowed_kinds
 from .sessions import client_ip
 
 NOT_A_PROVIDER = "Only providers can be given EPCS permission."
@@ -66,10 +66,11 @@ def readiness(user: User) -> list[Item]:
     else:
         items.append(Item("identity", "Identity verified", False,
                           "Your practice admin verifies your identity in person with a government-issued photo ID."))
-    devices = active_devices(user)
+    devices = active_devices(user, allowed_kinds(SIGNING))  # one that can sign (text/call only if allowed)
     items.append(Item("device", "A device for your second factor", bool(devices),
                       f"{len(devices)} active: " + ", ".join(d.name for d in devices) + "."
-                      if devices else "Set up a code generator or another device on Sign In & Security."))
+                      if devices else "Set up a code generator, push notification or hardware token on "
+                                      "Sign In & Security."))
     if user.pin_hash is None:
         items.append(Item("pin", "EPCS PIN", False, "Create the 4-digit PIN you will sign prescriptions with."))
     elif pin_factor.is_locked(user):

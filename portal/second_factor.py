@@ -122,7 +122,7 @@ def check_code(user: User, device: Device, code: str, purpose: str) -> Outcome:
         return _failed(user, device, purpose, "not usable", "That device cannot be used.")
     if not otp.is_well_formed(code, digits):
         return _failed(user, device, purpose, "malformed", f"Enter the {digits}-digit code, digits only.")
-    result = MATCHERS[device.kind].consume(device, code)
+    result = MATCHERS[device.kind].consume(device, code, purpose)
     if result == "replayed":
         return _failed(user, device, purpose, "replayed",
                        "That code was already used. Wait for the next code and enter it.")
@@ -180,7 +180,7 @@ class TotpMatcher:
     def digits(self, device: Device) -> int:
         return 6
 
-    def consume(self, device: Device, code: str) -> str:
+    def consume(self, device: Device, code: str, purpose: str) -> str:
         secret = current_app.extensions["vault"].open(device.secret)
         step = otp.match_totp(secret, code, otp.time_step(now()), drift=device.drift)
         if step is None:
@@ -196,7 +196,7 @@ class TotpMatcher:
         return "ok" if won else "replayed"
 
 
-# device kind -> matcher: digits(device), and consume(device, code) -> "ok", "wrong", "replayed" or
-# "out_of_step" (a token's own code beyond the sign-in look-ahead); the hardware-token and text/call
-# flows add theirs
+# device kind -> matcher: digits(device), and consume(device, code, purpose) -> "ok", "wrong", "replayed"
+# or "out_of_step" (a token's own code beyond the sign-in look-ahead); a code that was sent for one
+# purpose (text/call) is good for that purpose only. The hardware-token and text/call flows add theirs
 MATCHERS: dict = {"totp": TotpMatcher()}

@@ -26,10 +26,11 @@ PENDING_KEY = "pending_login"  # the token of a sign-in whose second factor is s
 NEXT_KEY = "after_sign_in"
 SEEN_EVERY = timedelta(seconds=60)  # last_seen is written at most this often
 
-# what a provider who has no device yet may reach: setting up the first one, and signing out
-# (blueprints add theirs, e.g. the phone pages, which sign-in does not govern)
+# what a provider who has no device yet may reach: choosing and setting up the first one, and
+# signing out (blueprints add theirs: their set-up pages, and the phone pages, which sign-in does
+# not govern)
 ENROLLING_ENDPOINTS = {
-    "devices.cg_intro", "devices.cg_scan", "devices.cg_confirm", "devices.cg_name",
+    "devices.first_device", "devices.cg_intro", "devices.cg_scan", "devices.cg_confirm", "devices.cg_name",
     "devices.cg_primary", "devices.cg_done", "auth.logout", "static",
 }
 
@@ -217,5 +218,5 @@ def init_app(app) -> None:
         if current_user.login_session.stage == "enrolling":
             if has_active_device(current_user):
                 return None
-            return redirect(url_for("devices.cg_intro"))
+            return redirect(url_for("devices.first_device"))
         return None

@@ -1,46 +1,40 @@
 """Signing a controlled-substance prescription with two factors (21 CFR 1311.140): the EPCS PIN
-(something the prescriber knows) and a fresh code from one of their devices (something they
-have). Both are checked on every try, each failure counts against its own factor, a valid code is
-used up even when the PIN was wrong, and nothing is recorded unless both pass.
+(something the prescriber knows) and a fresh second factor from one of their devices (something
+they have): a code, or a push approval on the phone. Both are checked on every try, each failure
+counts against its own factor, a valid code or approval is used up even when the PIN was wrong,
+and nothing is recorded unless both pass.
 
-Which devices may sign: code devices (code generator, hardware token) whose kind has a matcher in
-second_factor.MATCHERS; text and call devices only when PORTAL_EPCS_ALLOW_SMS is on. Push devices
-are not offered yet: the push flow adds them by approving a signing request in place of the code.
+Which devices may sign: every kind second_factor.allowed_kinds("signing") accepts — code
+generators, hardware tokens and push; text and call phones only when PORTAL_EPCS_ALLOW_SMS is on.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-
-from flask import current_app
 
 from . import audit, pin_factor
 from .clock import now
 from .extensions import db
 from .models import Device, Prescription, User
 from .prescription import canonical, digest
-from .second_factor import CODE_METHODS, MATCHERS, METHODS_BY_SLUG, active_devices, check_code
+from .second_factor import SIGNING, Outcome, active_devices, allowed_kinds
 from .sessions import client_ip
 
-TEXT_KINDS = ("sms", "voice")
-CODE_USED_UP = "That code was right but is now used up. Enter the next code your device shows."
-
-
-def code_kinds() -> tuple[str, ...]:
-    """Device kinds whose code the user reads off the device (no message to send first)."""
-    return tuple(kind for slug in CODE_METHODS for kind in METHODS_BY_SLUG[slug].kinds if kind in MATCHERS)
+USED_UP = {
+    "code": "That code was right but is now used up. Enter the next code your device shows.",
+    "text": "That code was right but is now used up. Choose Send it again for a new one.",
+    "push": "Your phone's approval is now used up. Send a new request and approve it.",
+}
 
 
 def passcode_devices(user: User) -> list[Device]:
     """The devices that can validate a passcode (the PIN wizard's step 1), primary first."""
-    return active_devices(user, code_kinds())
+    return active_devices(user, allowed_kinds("pin_reset"))
 
 
 def signing_devices(user: User) -> list[Device]:
     """The devices that can sign, primary first."""
-    kinds = code_kinds()
-    if current_app.config["PORTAL_EPCS_ALLOW_SMS"]:
-        kinds += tuple(kind for kind in TEXT_KINDS if kind in MATCHERS)
-    return active_devices(user, kinds)
+    return active_devices(user, allowed_kinds(SIGNING))
 
 
 @dataclass(frozen=True)
@@ -50,20 +44,23 @@ class Signed:
     code_error: str = ""
 
 
-def sign(user: User, device: Device, pin: str, code: str, order: dict) -> Signed:
-    """Check both factors, then record the prescription (the caller commits nothing more). A
-    locked PIN refuses the try before anything is checked, so no code is used up for nothing."""
+def sign(user: User, device: Device, pin: str, order: dict, verify: Callable[[], Outcome], way: str = "code") -> Signed:
+    """Check both factors, then record the prescription (the caller commits nothing more).
+    `verify` checks and uses up the device's factor (factor_prompt.Prompt.verify: the code, or the
+    push approval); `way` is how the device gives it. A locked PIN refuses the try before anything
+    is checked, so no code or approval is used up for nothing."""
     if pin_factor.is_locked(user):
         _refused(user, "EPCS PIN locked")
         return Signed(None, pin_error=pin_factor.locked_message())
-    code_outcome = check_code(user, device, code, "signing")
+    code_outcome = verify()
     pin_outcome = pin_factor.check_pin(user, pin, "signing")
     if not (code_outcome.ok and pin_outcome.ok):
+        factor = "approval" if way == "push" else "code"
         reasons = [reason for ok, reason in ((pin_outcome.ok, "wrong or locked EPCS PIN"),
-                                             (code_outcome.ok, "code not accepted")) if not ok]
+                                             (code_outcome.ok, f"{factor} not accepted")) if not ok]
         _refused(user, "; ".join(reasons) + f" (device {device.name!r})")
         return Signed(None, pin_error=pin_outcome.message,
-                      code_error=code_outcome.message if not code_outcome.ok else CODE_USED_UP)
+                      code_error=code_outcome.message if not code_outcome.ok else USED_UP[way])
     return Signed(_record(user, device, order))
 
 

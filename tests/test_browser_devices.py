@@ -32,6 +32,14 @@ def sign_in_with_password(page, username="dr.rivera"):
     page.get_by_role("button", name="Sign in").click()
 
 
+def choose_first_device(page, method: str = "Code Generator", shot: str | None = None) -> None:
+    """A new provider lands on "Set up your first device" and picks the method."""
+    page.get_by_role("heading", name="Set up your first device").wait_for()
+    if shot:
+        screenshot(page, shot)
+    page.get_by_role("link", name=f"Set Up {method}").click()
+
+
 def walk_wizard(page, name: str, *, primary: str | None, shot_prefix: str) -> str:
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("Scan the QR code", exact=True).first.wait_for()
@@ -59,7 +67,8 @@ def test_code_generator_lifecycle(live_server, new_page):
     live_user(live_server, "dr.rivera")
     page = new_page()
     sign_in_with_password(page)
-    # a new provider goes straight to setting up a first device
+    # a new provider first chooses how to set up a first device
+    choose_first_device(page, shot="first-device")
     page.get_by_text("Step 1 of 4 · Set up a code generator").wait_for()
     screenshot(page, "cg-1-intro")
     first = walk_wizard(page, "My iPhone", primary=None, shot_prefix="cg-first")

@@ -29,11 +29,12 @@ def next_code(live_server, secret: str) -> str:
 
 
 def sign_in_and_set_up_first_device(page, live_server, username: str) -> str:
-    """Password, then the first code generator (a user without a device goes straight there)."""
+    """Password, then the first code generator (a user without a device chooses it first)."""
     page.goto("/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Set Up Code Generator").click()
     page.get_by_role("button", name="Continue").click()
     secret = parse_qs(urlsplit(decode_qr(page)).query)["secret"][0]
     page.get_by_role("button", name="Continue").click()

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import decode_qr, live_user, screenshot
 from tests.otp_reference import totp_now
-from tests.test_browser_devices import now, sign_in_with_password, walk_wizard
+from tests.test_browser_devices import choose_first_device, now, sign_in_with_password, walk_wizard
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +25,7 @@ def first_device(live_server, new_page):
     live_user(live_server, "dr.rivera")
     computer = new_page()
     sign_in_with_password(computer)
+    choose_first_device(computer)
     computer.get_by_text("Step 1 of 4 · Set up a code generator").wait_for()
     secret = walk_wizard(computer, "My iPhone", primary=None, shot_prefix="push-cg")
     return computer, secret

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import live_user, screenshot
 from tests.otp_reference import rfc4226_hotp, totp_now
-from tests.test_browser_devices import sign_in_with_password, walk_wizard
+from tests.test_browser_devices import choose_first_device, sign_in_with_password, walk_wizard
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +38,7 @@ def test_import_authenticate_add_token_active_sign_in_and_resync(live_server, ne
     live_user(live_server, "dr.rivera", admin_rights=True)
     page = new_page()
     sign_in_with_password(page)
+    choose_first_device(page)
     page.get_by_text("Step 1 of 4 · Set up a code generator").wait_for()
     phone = walk_wizard(page, "My iPhone", primary=None, shot_prefix="tokens-cg")
 

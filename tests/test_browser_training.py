@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import live_user, screenshot
-from tests.test_browser_devices import sign_in_with_password
+from tests.test_browser_devices import choose_first_device, sign_in_with_password
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +19,7 @@ def test_every_wizard_with_only_the_training_phone(live_server, new_page):
     live_user(live_server, "dr.rivera")
     computer = new_page()
     sign_in_with_password(computer)
+    choose_first_device(computer)
     computer.get_by_text("Step 1 of 4 · Set up a code generator").wait_for()
     computer.get_by_role("button", name="Continue").click()
     computer.get_by_role("heading", name="Scan the QR code").wait_for()

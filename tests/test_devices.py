@@ -262,3 +262,10 @@ def test_signing_in_with_a_removed_device_is_refused(app, client, provider, cloc
     clock.advance(30)
     r = complete_sign_in(client, provider["secret"], clock, device_id=first)
     assert r.status_code == 200 and "Choose one of your devices." in r.get_data(as_text=True)
+
+
+def test_an_id_past_the_database_integer_is_a_404(client, provider):
+    """PostgreSQL's integer ends at 2**31 - 1: a larger id in a URL names no row (not a 500)."""
+    for url in ("/security/devices/99999999999999/rename", "/tokens/99999999999999",
+                "/epcs/prescriptions/99999999999999", "/push/requests/2147483648/status"):
+        assert client.get(url).status_code == 404, url

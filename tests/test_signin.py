@@ -21,9 +21,11 @@ def audit_actions(app, user_id):
 def test_new_provider_signs_in_with_password_alone_and_can_only_set_up_a_device(client, make_user):
     make_user("dr.new")
     r = sign_in(client, "dr.new")
-    assert r.headers["Location"].endswith("/security/code-generator")
-    assert client.get("/security").headers["Location"].endswith("/security/code-generator")
-    assert client.get("/verify").headers["Location"].endswith("/security/code-generator")
+    assert r.headers["Location"].endswith("/security/first-device")
+    assert client.get("/security").headers["Location"].endswith("/security/first-device")
+    assert client.get("/verify").headers["Location"].endswith("/security/first-device")
+    page = client.get("/security/first-device").get_data(as_text=True)
+    assert "Set up your first device" in page and 'href="/security/code-generator"' in page
     page = client.get("/security/code-generator").get_data(as_text=True)
     assert "Step 1 of 4 · Set up a code generator" in page
 

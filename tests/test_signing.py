@@ -280,7 +280,8 @@ def test_only_the_users_own_active_signing_devices(app, doc, clock, make_user):
         theirs = db.session.scalar(select(Device.id).where(Device.user_id != doc["id"]))
     compose(client)
     page = client.get("/epcs/transmit").get_data(as_text=True)
-    assert device_ids(page) == [mine["My iPhone"], mine["Office iPad"]]  # primary first
+    # the Device choice offers them, primary first; the sign form carries the chosen one
+    assert device_ids(page) == [mine["My iPhone"], mine["Office iPad"], mine["My iPhone"]]
     assert re.search(rf'checked[^>]*value="{mine["My iPhone"]}"', page)
     client.post(f"/security/devices/{mine['Office iPad']}/remove")
     for device in (theirs, mine["Office iPad"], 999999):
@@ -295,7 +296,7 @@ def test_text_and_call_devices_sign_only_when_allowed(app, doc):
         def digits(self, device):
             return 6
 
-        def consume(self, device, code):
+        def consume(self, device, code, purpose):
             return "wrong"
 
     with app.test_request_context():

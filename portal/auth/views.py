@@ -61,7 +61,7 @@ def login():
                      detail="password only: no device set up yet")
         sessions.complete_sign_in(ls, "enrolling", None)
         flash("Welcome. Before anything else, set up a device for your second factor.", "info")
-        return redirect(url_for("devices.cg_intro"))
+        return redirect(url_for("devices.first_device"))
     return render_template("auth/login.html", form=form)
 
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..models import AuditEvent, Device
 from ..qr import qr_svg
-from ..second_factor import METHODS, method_of
+from ..second_factor import METHODS, SIGNING, allowed_kinds, method_of
 from ..wizard import Step, Wizard
 from . import bp
 from .forms import ConfirmCodeForm, DeviceNameForm
@@ -51,6 +51,18 @@ def security():
     active = sum(1 for d in devices if d.status == "active")
     return render_template("devices/security.html", sections=sections, active_count=active,
                            activity=activity, form=EmptyForm(), setup_endpoints=SETUP_ENDPOINTS)
+
+
+@bp.route("/first-device")
+@login_required
+def first_device():
+    """"Set up your first device": a user with no active device chooses the method of their first
+    one (the only thing they can reach until it is set up); anyone else goes to Sign In & Security."""
+    if sessions.has_active_device(current_user):
+        return redirect(url_for("devices.security"))
+    methods = [(m, SETUP_ENDPOINTS[m.slug]) for m in METHODS if m.slug in SETUP_ENDPOINTS]
+    return render_template("devices/first_device.html", methods=methods,
+                           can_sign=set(allowed_kinds(SIGNING)))
 
 
 # ---- the code-generator wizard (Set Up / Add) ----

@@ -61,14 +61,27 @@ class ComposeForm(FlaskForm):
                 "quantity": int(self.quantity.data), "directions": self.directions.data}
 
 
-class TransmitForm(FlaskForm):
-    """Device (primary preselected), EPCS PIN and the device's code: Sign and Send."""
+class SigningDeviceForm(FlaskForm):
+    """Transmit's Device choice (primary preselected), sent with GET (Use this device): it changes nothing."""
+
+    class Meta:
+        csrf = False
 
     device = RadioField("Device", validate_choice=False, validators=[offered_device])
-    pin = PasswordField("EPCS PIN", validators=[InputRequired("Enter your EPCS PIN.")],
-                        render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
-    code = CodeField("Enter 2FA Code")
 
     def __init__(self, devices, **kwargs):
         super().__init__(**kwargs)
         offer_devices(self.device, devices)
+
+
+class TransmitForm(FlaskForm):
+    """EPCS PIN and, unless the device approves by push, its code: Sign and Send."""
+
+    pin = PasswordField("EPCS PIN", validators=[InputRequired("Enter your EPCS PIN.")],
+                        render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
+    code = CodeField("Enter 2FA Code")
+
+    def __init__(self, *, with_code: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        if not with_code:
+            del self.code

@@ -4,18 +4,20 @@ import json
 import secrets
 import time
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import epcs_access, signing
 from ..extensions import db
+from ..factor_prompt import Prompt
 from ..models import Prescription
 from ..prescription import SCHEDULES, digest
+from ..second_factor import SIGNING
 from ..sessions import roles_required
 from ..wizard import Step, Wizard
 from . import bp
-from .forms import ComposeForm, TransmitForm
+from .forms import ComposeForm, SigningDeviceForm, TransmitForm
 
 RX = Wizard("prescription", [
     Step("epcs.compose", "Compose Rx"),
@@ -31,6 +33,7 @@ LEGAL_STATEMENT = (
     "registration number appear above."
 )
 OTHER_CLICK_WAIT_SECONDS = 5
+APPROVED_THEN = "Now enter your EPCS PIN and choose Sign and Send."
 
 
 @bp.route("")
@@ -67,33 +70,52 @@ def compose():
 def transmit():
     """Cases: nothing composed (to Compose Rx); already signed (to the prescription); not ready
     (to the checklist, nothing checked); a device that is not one of the user's signing devices
-    (message, nothing checked); PIN or code not accepted (messages on their fields, each counted
-    against its own factor, nothing recorded); a second click while the first is being signed
-    (waits for it, then shows its result); otherwise the prescription is signed and recorded."""
+    (message on the Device choice, nothing checked); the factor step's own buttons for a text or
+    push device (Text me / Call me / Send it again, Send push notification, Check again: nothing
+    checked); PIN or second factor not accepted (messages on their fields — for push, flashed, the
+    approval used up — each counted against its own factor, nothing recorded); a second click
+    while the first is being signed (waits for it, then shows its result); otherwise the
+    prescription is signed and recorded."""
     state = RX.at("epcs.transmit")
     if not epcs_access.is_ready(current_user):
         flash(NOT_READY, "info")
         return redirect(url_for("epcs.index"))
     devices = signing.signing_devices(current_user)
-    form = TransmitForm(devices)
+    given = request.form if request.method == "POST" else request.args
+    choice = SigningDeviceForm(devices, formdata=given if "device" in given else None)
+    device = next((d for d in devices if str(d.id) == choice.device.data), None) if choice.validate() else None
+    prompt = Prompt.here(SIGNING, device) if device is not None else None
+    form = TransmitForm(with_code=prompt is None or prompt.way != "push")
     order = state.data["order"]
-    if form.validate_on_submit():
+    if prompt is not None and request.method == "POST":
+        if prompt.act():
+            return redirect(url_for("epcs.transmit", device=device.id))
+        if prompt.way == "push" and "pin" not in request.form:  # Check again, or the page's polling
+            return redirect(url_for("epcs.transmit", device=device.id, result=1))
+    if prompt is not None and form.validate_on_submit():
         if not RX.claim(state):
             return _after_other_click()
-        device = next(d for d in devices if str(d.id) == form.device.data)
-        signed = signing.sign(current_user, device, form.pin.data, form.code.data, order)
+        code = form.code.data if "code" in form else None
+        signed = signing.sign(current_user, device, form.pin.data, order, lambda: prompt.verify(code), prompt.way)
         if signed.prescription is not None:
             url = url_for("epcs.prescription", rx_id=signed.prescription.id)
             RX.finish(state, url)
             flash("Signed and sent.", "success")
             return redirect(url)
         RX.release(state)
+        if prompt.way == "push":  # the approval is gone: the page goes back to Send push notification
+            for message in (signed.pin_error, signed.code_error):
+                if message:
+                    flash(message, "error")
+            return redirect(url_for("epcs.transmit", device=device.id))
         if signed.pin_error:
             form.pin.errors.append(signed.pin_error)
         if signed.code_error:
             form.code.errors.append(signed.code_error)
-    return render_template("epcs/transmit.html", form=form, order=order, schedule_label=_schedule_label,
-                           statement=LEGAL_STATEMENT, progress=state.progress("epcs.transmit"))
+    return render_template("epcs/transmit.html", form=form, choice=choice, devices=devices, device=device,
+                           prompt=prompt.view(approved_then=APPROVED_THEN) if prompt else None, order=order,
+                           schedule_label=_schedule_label, statement=LEGAL_STATEMENT,
+                           progress=state.progress("epcs.transmit"))
 
 
 def _after_other_click():

@@ -6,8 +6,10 @@
    within PORTAL_STEP_UP_MINUTES of step 1, and once: saving uses the passed step 1 up.
 Then the success message. Saving clears a PIN lock.
 
-Code devices validate a passcode here. Push devices will plug in beside them: the push flow
-approves on the phone, then calls `passcode_validated(mode, device)`, which begins the wizard.
+Every kind of device validates a passcode here, through the shared factor step
+(factor_prompt.Prompt): a code generator's or token's code, a code sent by Text me / Call me, or
+a push approval on the phone (purpose "pin_create" / "pin_reset"); passing calls
+`passcode_validated(mode, device)`, which begins the wizard.
 """
 
 from datetime import datetime, timedelta
@@ -18,7 +20,7 @@ from flask_login import current_user, login_required
 from .. import pin_factor
 from ..clock import now
 from ..extensions import db
-from ..second_factor import check_code
+from ..factor_prompt import Prompt
 from ..sessions import roles_required
 from ..signing import passcode_devices
 from ..wizard import Step, Wizard
@@ -48,6 +50,12 @@ def passcode_validated(mode: str, device) -> str:
     return state.done(f"pin.{mode}")
 
 
+def _passed_with(mode: str, device) -> bool:
+    """Step 1 was passed in this sign-in session with `device`, and no PIN was saved since."""
+    state = WIZARDS[mode].current()
+    return state is not None and state.data.get("device_id") == device.id
+
+
 def _wrong_mode(mode: str):
     """Create when there is a PIN already goes to Reset, and Reset without one goes to Create."""
     has_pin = current_user.pin_hash is not None
@@ -61,34 +69,46 @@ def _wrong_mode(mode: str):
 
 
 def _validate_passcode(mode: str):
-    """Cases: the wrong one of create/reset (sent to the other); no device that gives a code (sent
-    to set one up); GET: the device choice, and after Select Setup (?device=) the code field for
-    it, or a message when the device is not one of the user's; POST: the code, wrong (message on
-    the field, counted as at sign-in) or right (on to the new PIN)."""
+    """Cases: the wrong one of create/reset (sent to the other); no device at all (sent to set one
+    up); GET: the device choice, and after Select Setup (?device=) the step for it — a code field,
+    Text me / Call me then a code field, or Send push notification then the request — or a message
+    when the device is not one of the user's; POST: the step's own buttons (sending; nothing is
+    checked), Check again for push (approved: on to the new PIN; otherwise the request's state),
+    or the code, wrong (message on the field, counted as at sign-in) or right (on to the new PIN)."""
     detour = _wrong_mode(mode)
     if detour:
         return detour
     devices = passcode_devices(current_user)
     if not devices:
-        flash("Set up a code generator first: you validate your passcode with it.", "info")
+        flash("Set up a device first: you validate your passcode with it.", "info")
         return redirect(url_for("devices.security"))
     code_form = PasscodeForm(devices)
     if request.method == "POST":
         choice = DeviceChoiceForm(devices, formdata=None, data={"device": code_form.device.data})
-        if code_form.validate_on_submit():
-            device = next(d for d in devices if str(d.id) == code_form.device.data)
-            outcome = check_code(current_user, device, code_form.code.data, f"pin_{mode}")
+        chosen = choice.validate()
+        device = next((d for d in devices if chosen and str(d.id) == choice.device.data), None)
+        prompt = Prompt.here(f"pin_{mode}", device) if device is not None else None
+        if prompt is not None and prompt.act():
+            return redirect(url_for(f"pin.{mode}", device=device.id))
+        if prompt is not None and prompt.way == "push":  # Check again, or the page's polling
+            if prompt.verify().ok:
+                return redirect(passcode_validated(mode, device))
+            if prompt.repeated() and _passed_with(mode, device):  # a second click: step 1 stands
+                return redirect(url_for(f"pin.{mode}_new"))
+            return redirect(url_for(f"pin.{mode}", device=device.id, result=1))
+        if prompt is not None and code_form.validate_on_submit():
+            outcome = prompt.verify(code_form.code.data)
             if outcome.ok:
                 return redirect(passcode_validated(mode, device))
             code_form.code.errors.append(outcome.message)
-        chosen = choice.validate()
     else:
         choice = DeviceChoiceForm(devices, formdata=request.args)
         chosen = "device" in request.args and choice.validate()
         code_form.device.data = choice.device.data
-    device = next((d for d in devices if chosen and str(d.id) == choice.device.data), None)
+        device = next((d for d in devices if chosen and str(d.id) == choice.device.data), None)
+        prompt = Prompt.here(f"pin_{mode}", device) if device is not None else None
     return render_template("pin/validate.html", mode=mode, title=TITLES[mode], choice=choice,
-                           code_form=code_form, device=device,
+                           code_form=code_form, device=device, prompt=prompt.view() if prompt else None,
                            progress=WIZARDS[mode].preview(f"pin.{mode}"))
 
 

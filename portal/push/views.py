@@ -14,6 +14,7 @@ from ..challenges import (
     latest_push,
     push_state,
     request_session,
+    session_push_request,
     start_push,
 )
 from ..devices.steps import name_step, primary_step
@@ -40,6 +41,9 @@ NOT_PAIRED_YET = ("Your phone is not paired yet. Scan the QR code with your phon
 QR_EXPIRED = "This QR code has expired. Start over for a new one."
 
 SETUP_ENDPOINTS["push"] = "push.intro"
+# a new provider may make push their first device (the request status is what its pages poll)
+sessions.ENROLLING_ENDPOINTS.update({"push.intro", "push.scan", "push.scan_status", "push.confirm", "push.name",
+                                     "push.primary", "push.request_status"})
 SIGN_IN_WARNINGS.append(denial_warnings)
 
 
@@ -112,8 +116,9 @@ def confirm():
             if not error:
                 return redirect(url_for("push.confirm"))
         else:
-            challenge = _session_challenge(request.form.get("challenge"), ls)
-            if challenge is not None and challenge.pairing_id == pairing.id and consume_approval(challenge, ls):
+            challenge = session_push_request(request.form.get("challenge"), ls)
+            if challenge is not None and challenge.pairing_id == pairing.id \
+                    and consume_approval(challenge, ls, purpose="setup"):
                 return redirect(state.done("push.confirm", challenge=challenge.id))
             return redirect(url_for("push.confirm", result=1))
     else:
@@ -160,17 +165,6 @@ def _finish(state, device_name: str, *, make_primary: bool):
 
 # ---- push at sign-in and step-up ----
 
-def _session_challenge(raw_id, ls: LoginSession) -> Challenge | None:
-    """A push request of this sign-in session, by the id the page posted; None for anything else."""
-    try:
-        challenge = db.session.get(Challenge, int(raw_id))
-    except (TypeError, ValueError):
-        return None
-    if challenge is None or challenge.login_session_id != ls.id or challenge.channel != "push":
-        return None
-    return challenge
-
-
 def _still_showing(challenge: Challenge | None) -> bool:
     """Show the latest request (not send a new one) while it is live, or when this is the page
     shown after an answer (?result=1)."""
@@ -202,8 +196,9 @@ def verify(v: Verification, devices):
             if not error:
                 return redirect(v.url())
         else:
-            challenge = _session_challenge(request.form.get("challenge"), v.ls)
-            if challenge is not None and challenge.device_id in ids and consume_approval(challenge, v.ls):
+            challenge = session_push_request(request.form.get("challenge"), v.ls)
+            if challenge is not None and challenge.device_id in ids \
+                    and consume_approval(challenge, v.ls, purpose=v.purpose):
                 return v.passed(challenge.device)
             if challenge is not None and push_state(challenge) == "used":
                 return v.repeated() or redirect(v.url(result=1))
@@ -228,7 +223,7 @@ METHOD_VIEWS["push"] = verify
 def request_status(challenge_id: int):
     """JSON for the polling of a push page: the state of a request of this browser's sign-in."""
     ls = request_session()
-    challenge = _session_challenge(challenge_id, ls) if ls is not None else None
+    challenge = session_push_request(challenge_id, ls) if ls is not None else None
     if challenge is None:
         return jsonify(error="There is no such request."), 404
     return jsonify(status=push_state(challenge))

@@ -38,6 +38,8 @@ SETUP_CODE_MESSAGES = {
 }
 
 SETUP_ENDPOINTS["text"] = "text.intro"
+# a new provider may make a text/call phone their first device
+sessions.ENROLLING_ENDPOINTS.update({"text.intro", "text.confirm", "text.resend", "text.name", "text.primary"})
 
 
 @bp.app_template_filter("masked_phone")

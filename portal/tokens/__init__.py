@@ -10,10 +10,12 @@ from flask import Blueprint
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
 admin_bp = Blueprint("tokens_admin", __name__, url_prefix="/admin/tokens")
 
-from .. import device_actions, second_factor  # noqa: E402
+from .. import device_actions, second_factor, sessions  # noqa: E402
 from ..devices.views import SETUP_ENDPOINTS  # noqa: E402
 from . import admin_views, service, views  # noqa: E402,F401
 
 second_factor.MATCHERS["hardware"] = service.HardwareMatcher()
 SETUP_ENDPOINTS["hardware-token"] = "tokens.index"
+# a new provider may make a hardware token their first device (Add Token, see views._first_device)
+sessions.ENROLLING_ENDPOINTS.update({"tokens.index", "tokens.add", "tokens.status"})
 device_actions.ON_REMOVE["hardware"] = service.release

@@ -70,7 +70,7 @@ class HardwareMatcher:
         token = token_of(device)
         return token.digits if token else 6
 
-    def consume(self, device: Device, code: str) -> str:
+    def consume(self, device: Device, code: str, purpose: str) -> str:
         token = token_of(device)
         if token is None or not otp.is_well_formed(code, token.digits):
             return "wrong"

@@ -1,8 +1,6 @@
 """EPCS Device Management (/tokens): Manage Phones → Authenticate, Manage Token → Add Token →
 Token Status: Active; Resync token there, and at sign-in or step-up when a token ran ahead."""
 
-from collections.abc import Callable
-
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -11,16 +9,15 @@ from .. import audit, sessions
 from ..clock import now
 from ..devices.views import own_device
 from ..extensions import db
+from ..factor_prompt import Prompt, way_of
 from ..models import Device, HardwareToken
-from ..second_factor import CODE_METHODS, MATCHERS, active_devices, check_code, method_of
+from ..phone_number import mask
+from ..second_factor import active_devices, allowed_kinds, method_of
 from . import bp, service
 from .forms import AddTokenForm, AuthenticateChoiceForm, OneTimePasswordForm, ResyncForm, TokenCodesForm
 
-# Text/call flows plug in here: device kind -> send(device, channel) that sends a one-time password
-# to that phone by "sms" or "voice". Authenticate then offers "Phone call" and "SMS text message" for
-# each such device and checks the code with check_code, as for any other device.
-PHONE_SENDERS: dict[str, Callable[[Device, str], None]] = {}
 PHONE_CHANNELS = (("voice", "Phone call"), ("sms", "SMS text message"))
+PURPOSE = "manage_tokens"  # what the phone shows for a push request or a code asked for here: Add a hardware token
 
 ADD_TOKEN_STEPS = ("Authenticate", "Add Token", "Token Status")
 PURPOSE_ENDPOINTS = {"sign_in": "auth.choose_method", "step_up": "auth.step_up"}
@@ -51,65 +48,88 @@ def _hardware_device(device_id: int) -> Device:
 def index():
     ls = current_user.login_session
     return render_template("tokens/index.html", tokens=_tokens_of(current_user),
-                           authenticated=sessions.is_fresh(ls))
+                           authenticated=sessions.is_fresh(ls), first_device=_first_device())
+
+
+def _first_device() -> bool:
+    """A user with no active device adds a token without Authenticate (there is nothing to
+    authenticate with): the sync's two consecutive codes from an unassigned token of the
+    practice's inventory prove possession, as a first code generator's confirmation code does."""
+    return not sessions.has_active_device(current_user)
 
 
 # ---- Manage Phones: Authenticate ----
 
-def _masked(phone: str | None) -> str:
-    return f"(***) ***-*{(phone or '')[-3:]}"
-
-
 def _authenticate_options(user) -> list[tuple[str, str]]:
-    """(value, label): each phone by call and by text, and each other device that shows a code."""
-    options = []
-    for device in active_devices(user):
-        if device.kind in PHONE_SENDERS:
-            options += [(f"{device.id}:{channel}", f"{label} to {_masked(device.phone)}")
-                        for channel, label in PHONE_CHANNELS]
-        elif device.kind in MATCHERS and method_of(device).slug in CODE_METHODS:
-            options.append((str(device.id), f"{device.name} ({method_of(device).label})"))
-    return options
+    """(value, label): each text/call phone by call and by text ("id:voice", "id:sms"), then each
+    other device — a code generator or token (its code) or a push phone (an approval)."""
+    devices = [d for d in active_devices(user) if d.kind in allowed_kinds(PURPOSE)]
+    phones = [(f"{d.id}:{channel}", f"{label} to {mask(d.phone)}")
+              for d in devices if way_of(d) == "text" for channel, label in PHONE_CHANNELS]
+    return phones + [(str(d.id), f"{d.name} ({method_of(d).label})") for d in devices if way_of(d) != "text"]
 
 
 @bp.route("/authenticate", methods=["GET", "POST"])
 @login_required
 def authenticate():
     """Cases: one device that shows codes (straight to its code); a choice (phone call, text,
-    or a device); a phone chosen (the code is sent first)."""
+    or a device); a phone chosen (the code is sent first) or a push phone (the request is sent
+    first), or why not (a limit, a failing sender: the message on the choice)."""
     options = _authenticate_options(current_user)
-    if len(options) == 1 and ":" not in options[0][0]:
+    if len(options) == 1 and ":" not in options[0][0] and way_of(own_device(int(options[0][0]))) == "code":
         return redirect(url_for("tokens.authenticate_code", device_id=int(options[0][0])))
     form = AuthenticateChoiceForm(options)
     if form.validate_on_submit():
         device_id, _, channel = form.option.data.partition(":")
         device = own_device(int(device_id))
+        prompt = Prompt.here(PURPOSE, device)
+        error = None
         if channel:
-            PHONE_SENDERS[device.kind](device, channel)
-        return redirect(url_for("tokens.authenticate_code", device_id=device.id, sent=channel or None))
+            error = prompt.send(channel)
+        elif prompt.way == "push":
+            _, error = prompt.push()
+        if error is None:
+            return redirect(url_for("tokens.authenticate_code", device_id=device.id))
+        form.option.errors.append(error)
     return render_template("tokens/authenticate.html", form=form, progress=_progress(1))
 
 
 @bp.route("/authenticate/<int:device_id>", methods=["GET", "POST"])
 @login_required
 def authenticate_code(device_id: int):
-    """One-Time Password Code: right (this sign-in is authenticated for the step-up window, back
-    to EPCS Device Management) or refused (the message on the field, counted)."""
+    """One-Time Password Code (or, for a push phone, its approval): right (this sign-in is
+    authenticated for the step-up window, back to EPCS Device Management) or refused (the
+    message on the field, counted); the factor step's own buttons (Send it again, Send a new
+    request) and Check again change nothing else."""
     device = own_device(device_id)
-    if device.status != "active" or (device.kind not in PHONE_SENDERS and device.kind not in MATCHERS):
+    if device.status != "active" or device.kind not in allowed_kinds(PURPOSE):
         abort(404)
+    prompt = Prompt.here(PURPOSE, device)
     form = OneTimePasswordForm()
+    if request.method == "POST":
+        if prompt.act():
+            return redirect(url_for("tokens.authenticate_code", device_id=device.id))
+        if prompt.way == "push":  # Check again, or the page's polling
+            if prompt.verify().ok:
+                return _authenticated(device)
+            if prompt.repeated() and sessions.is_fresh(current_user.login_session, device.id):  # a second click
+                return redirect(url_for("tokens.index"))
+            return redirect(url_for("tokens.authenticate_code", device_id=device.id, result=1))
     if form.validate_on_submit():
-        outcome = check_code(current_user, device, form.code.data, "tokens_authenticate")
+        outcome = prompt.verify(form.code.data)
         if outcome.ok:
-            audit.record(db.session, "step_up", at=now(), actor_id=current_user.id, subject_id=current_user.id,
-                         ip=sessions.client_ip(), detail=f"EPCS Device Management: {device.name}")
-            sessions.mark_second_factor(current_user.login_session, device)
-            flash("You are authenticated. You can now add a token.", "success")
-            return redirect(url_for("tokens.index"))
+            return _authenticated(device)
         form.code.errors.append(outcome.message)
-    return render_template("tokens/authenticate_code.html", form=form, device=device, progress=_progress(1),
-                           sent=request.args.get("sent"), masked=_masked(device.phone))
+    return render_template("tokens/authenticate_code.html", form=form, device=device, prompt=prompt.view(),
+                           progress=_progress(1))
+
+
+def _authenticated(device: Device):
+    audit.record(db.session, "step_up", at=now(), actor_id=current_user.id, subject_id=current_user.id,
+                 ip=sessions.client_ip(), detail=f"EPCS Device Management: {device.name}")
+    sessions.mark_second_factor(current_user.login_session, device)
+    flash("You are authenticated. You can now add a token.", "success")
+    return redirect(url_for("tokens.index"))
 
 
 # ---- Manage Token: Add Token, Token Status, Resync token ----
@@ -117,10 +137,10 @@ def authenticate_code(device_id: int):
 @bp.route("/add", methods=["GET", "POST"])
 @login_required
 def add():
-    """Cases: not authenticated within the step-up window (to Authenticate); bad serial or codes
-    (message on the field, the serial kept, codes never re-shown); synced (or the same Submit
-    again): Token Status."""
-    if not sessions.is_fresh(current_user.login_session):
+    """Cases: not authenticated within the step-up window, unless this is the user's first device
+    (to Authenticate); bad serial or codes (message on the field, the serial kept, codes never
+    re-shown); synced (or the same Submit again): Token Status."""
+    if not sessions.is_fresh(current_user.login_session) and not _first_device():
         flash("Authenticate first: get a one-time password, then add your token.", "info")
         return redirect(url_for("tokens.authenticate"))
     form = AddTokenForm()
