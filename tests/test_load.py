@@ -18,5 +18,5 @@ def test_short_load_has_no_server_errors(kind, tmp_path_factory):
         drop()
     assert rec.server_errors == 0, dict(rec.errors)
     assert not rec.errors, dict(rec.errors)
-    assert len(rec.times["GET /security"]) > 8
+    assert len(rec.times["GET /security"]) >= 8  # every provider got through the wizard to the page
     assert "Traceback" not in rec.server_log and "database is locked" not in rec.server_log
