@@ -1,12 +1,12 @@
 """The training sandbox's phone and outbox (demo mode only; 404 otherwise): Send to my training
 phone from the code generator's Scan step, the user's training phone, the trainer's Message outbox."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import otp, sessions, training_phone
-from ..devices.views import CODE_GENERATOR
+from ..devices.steps import SCAN_STEPS
 from ..extensions import db
 from ..forms import EmptyForm
 from ..models import OutboundMessage
@@ -40,16 +40,20 @@ def training_links():
 @bp.route("/phone/code-generator", methods=["POST"])
 @login_required
 def send_code_generator():
-    """Send to my training phone: the code generator being set up becomes an account on the
-    user's training phone, which shows its codes (never the seed)."""
-    state = CODE_GENERATOR.at("devices.cg_scan")
+    """Send to my training phone: the code generator being set up (by the code-generator wizard or
+    a lost-device recovery: the form names its scan step) becomes an account on the user's
+    training phone, which shows its codes (never the seed)."""
+    step = request.form.get("step", "devices.cg_scan")
+    if step not in SCAN_STEPS:
+        abort(404)
+    state = SCAN_STEPS[step].at(step)
     if EmptyForm().validate_on_submit():
         phone = training_phone.for_user(current_user)
         label = f"{current_app.config['PORTAL_ISSUER']} ({current_user.username})"
         training_phone.add_account(phone, label, otp.secret_from_base32(state.data["secret"]))
         flash(f"Sent to your training phone {pretty(phone.number)}. Open it to read the code, then Continue.",
               "success")
-    return redirect(url_for("devices.cg_scan"))
+    return redirect(url_for(step))
 
 
 @bp.route("/phone")
