@@ -13,12 +13,12 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, audit
-from .clock import now
-from .dea import dea_problem, normalise_dea
+from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, accounts, audit
+from .accounts import create_user
+from .dea import dea_problem
 from .extensions import db
 from .models import ROLES, User
-from .passwords import hash_secret, password_problem
+from .passwords import password_problem
 
 DEMO_USERS = (
     # username, role, name, email, has admin rights, DEA number, date of birth, SSN last four
@@ -64,20 +64,6 @@ def init_db() -> None:
     except OperationalError as exc:
         raise click.ClickException(f"Cannot create or upgrade the database: {exc.orig}.") from exc
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
-
-
-def create_user(username: str, role: str, name: str, email: str, password: str, *, dob: str | None = None,
-                ssn_last4: str | None = None, dea: str | None = None, admin_rights: bool = False) -> User:
-    vault = current_app.extensions["vault"]
-    user = User(username=username.strip().lower(), role=role, name=name.strip(), email=email.strip(),
-                password_hash=hash_secret(password), created_at=now(), has_admin_rights=admin_rights,
-                dea_number=normalise_dea(dea) if dea else None,
-                dob_hash=vault.keyed_hash(dob) if dob else None,
-                ssn_last4_hash=vault.keyed_hash(ssn_last4) if ssn_last4 else None)
-    db.session.add(user)
-    db.session.flush()
-    audit.record(db.session, "user_created", at=now(), subject_id=user.id, detail=f"{role} {user.username} (CLI)")
-    return user
 
 
 def register(app: Flask) -> None:
@@ -139,18 +125,16 @@ def register(app: Flask) -> None:
     @click.argument("username")
     @click.option("--reason", required=True, help="Why (written to the audit log).")
     def unlock_command(username, reason):
-        """Lift every lock on a user (password, codes, PIN)."""
+        """Lift every lock on a user (password, codes, PIN, recovery)."""
         user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if user is None:
             raise click.ClickException(f"No user named {username}.")
-        user.password_failures = 0
-        user.password_locked_until = None
-        user.otp_failures = 0
-        user.otp_last_failure_at = None
-        user.pin_failures = 0
-        audit.record(db.session, "unlocked", at=now(), subject_id=user.id, detail=f"CLI: {reason}")
+        if not reason.strip():
+            raise click.ClickException(accounts.NO_REASON)
+        lifted = accounts.unlock(user, reason, actor=None, via="CLI")
         db.session.commit()
-        click.echo(f"Unlocked {user.username}.")
+        what = ", ".join(lock.label for lock in lifted) or "nothing was locked"
+        click.echo(f"Unlocked {user.username}: {what}.")
 
     audit_group = AppGroup("audit", help="The audit trail.")
     app.cli.add_command(audit_group)
