@@ -1,4 +1,4 @@
-"""flask --app app init-db · demo · users create · unlock · audit verify"""
+"""flask --app app init-db · demo · users create · unlock · audit verify · audit report"""
 
 import os
 import secrets
@@ -13,8 +13,9 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, accounts, audit
+from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, accounts, audit, incidents
 from .accounts import create_user
+from .clock import now
 from .dea import dea_problem
 from .extensions import db
 from .models import ROLES, User
@@ -147,7 +148,19 @@ def register(app: Flask) -> None:
             click.echo(f"Audit chain intact: {report.events} events.")
             return
         click.echo(f"Audit chain BROKEN at event {report.first_bad_id}: {report.reason}.", err=True)
+        for event_id, reason in report.problems[1:]:
+            click.echo(f"  also event {event_id}: {reason}.", err=True)
         sys.exit(1)
+
+    @audit_group.command("report")
+    @click.option("--day", help="YYYY-MM-DD (UTC); today when left out.")
+    def audit_report(day):
+        """The day's incident report: failures, locks, denied pushes, refused staff access,
+        permission changes, recoveries."""
+        if day is not None and not _is_date(day):
+            raise click.ClickException("--day must be YYYY-MM-DD")
+        when = date.fromisoformat(day) if day else now().date()
+        click.echo(incidents.as_text(incidents.daily(db.session, when)))
 
 
 def _is_date(text: str) -> bool:
