@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .cli import register as register_cli
+    from .clinic import bp as clinic_bp
     from .devices import bp as devices_bp
     from .epcs import bp as epcs_bp
     from .ops import register as register_ops
@@ -87,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(phone_bp)
     app.register_blueprint(text_bp)
     app.register_blueprint(training_bp)
+    app.register_blueprint(clinic_bp)
     register_cli(app)
     register_ops(app)
     _register_pages(app)
