@@ -59,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
 
-    from . import sessions, wizard
+    from . import access, sessions, wizard
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .cli import register as register_cli
@@ -76,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .training import bp as training_bp
 
     sessions.init_app(app)
+    access.init_app(app)
     wizard.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)
