@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .phone import bp as phone_bp
     from .pins import bp as pin_bp
     from .push import bp as push_bp
+    from .recovery import bp as recovery_bp
     from .text import bp as text_bp
     from .tokens import admin_bp as tokens_admin_bp
     from .tokens import bp as tokens_bp
@@ -90,6 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(text_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(clinic_bp)
+    app.register_blueprint(recovery_bp)
     register_cli(app)
     register_ops(app)
     _register_pages(app)

@@ -77,7 +77,8 @@ def find(token: str | None, stages: tuple[str, ...]) -> LoginSession | None:
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    ls = find(token, ("full", "enrolling"))
+    # "recovering": a lost-device recovery, which access.py confines to the recovery pages
+    ls = find(token, ("full", "enrolling", "recovering"))
     if ls is None:
         return None
     user = ls.user
