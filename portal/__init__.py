@@ -59,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
 
-    from . import access, sessions, wizard
+    from . import access, notices, sessions, wizard
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .cli import register as register_cli
@@ -78,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     sessions.init_app(app)
     access.init_app(app)
+    notices.init_app(app)
     wizard.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)

@@ -23,6 +23,7 @@ from .models import AuditEvent, User
 
 GENESIS = "0" * 64
 ATTEMPTS = 20
+WRITTEN = "audit_written"  # session.info key: [(id, hash, action)] of the events this session appended
 
 
 def event_hash(prev_hash: str, at: datetime, actor_id: int | None, subject_id: int | None,
@@ -53,6 +54,8 @@ def record(session: Session, action: str, *, at: datetime, actor_id: int | None 
                 session.add(event)
         except IntegrityError:
             continue
+        # what this session wrote, for whoever acts on events once they are committed (notices.py)
+        session.info.setdefault(WRITTEN, []).append((event.id, event.hash, action))
         return event
     raise RuntimeError("could not append to the audit chain")
 
