@@ -17,3 +17,4 @@ from . import admin_views, service, views  # noqa: E402,F401
 second_factor.MATCHERS["hardware"] = service.HardwareMatcher()
 SETUP_ENDPOINTS["hardware-token"] = "tokens.index"
 device_actions.ON_REMOVE["hardware"] = service.release
+device_actions.ON_LOST["hardware"] = service.revoke_lost
