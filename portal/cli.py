@@ -13,26 +13,13 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, accounts, audit, incidents
+from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, accounts, audit, demo, incidents
 from .accounts import create_user
 from .clock import now
 from .dea import dea_problem
 from .extensions import db
 from .models import ROLES, User
 from .passwords import password_problem
-
-DEMO_USERS = (
-    # username, role, name, email, has admin rights, DEA number, date of birth, SSN last four
-    ("admin", "admin", "Morgan Lee", "morgan.lee@demo-clinic.example", False, None, None, None),
-    ("dr.rivera", "provider", "Ana Rivera", "ana.rivera@demo-clinic.example", True, "BR1234563", "1978-04-12", "4821"),
-    ("dr.chen", "provider", "Wei Chen", "wei.chen@demo-clinic.example", False, "BC7654329", "1985-09-30", "1397"),
-    ("frontdesk", "staff", "Sam Ortiz", "sam.ortiz@demo-clinic.example", False, None, None, None),
-    ("trainer", "trainer", "Jordan Blake", "jordan.blake@demo-clinic.example", False, None, None, None),
-)
-
-
-def demo_password(username: str) -> str:
-    return f"{username}-demo-pass"
 
 
 def _write_key(path: Path, value: str) -> None:
@@ -80,14 +67,11 @@ def register(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Seed the demo clinic (once) and print its sign-ins."""
-        for username, role, name, email, rights, dea, dob, ssn in DEMO_USERS:
-            if db.session.scalar(select(User.id).where(User.username == username)) is None:
-                create_user(username, role, name, email, demo_password(username), dob=dob, ssn_last4=ssn,
-                            dea=dea, admin_rights=rights)
+        demo.seed()
         db.session.commit()
         click.echo("Demo sign-ins (password, then set up a code generator at first sign-in):")
-        for username, role, name, *_ in DEMO_USERS:
-            click.echo(f"  {role:<9} {name:<13} username {username:<10} password {demo_password(username)}")
+        for username, role, name, *_ in demo.DEMO_USERS:
+            click.echo(f"  {role:<9} {name:<13} username {username:<10} password {demo.demo_password(username)}")
 
     users = AppGroup("users", help="Manage portal users.")
     app.cli.add_command(users)
