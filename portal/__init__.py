@@ -70,22 +70,26 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
 
-    from . import sessions, wizard
+    from . import access, notices, sessions, wizard
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .cli import register as register_cli
+    from .clinic import bp as clinic_bp
     from .devices import bp as devices_bp
     from .epcs import bp as epcs_bp
     from .ops import register as register_ops
     from .phone import bp as phone_bp
     from .pins import bp as pin_bp
     from .push import bp as push_bp
+    from .recovery import bp as recovery_bp
     from .text import bp as text_bp
     from .tokens import admin_bp as tokens_admin_bp
     from .tokens import bp as tokens_bp
     from .training import bp as training_bp
 
     sessions.init_app(app)
+    access.init_app(app)
+    notices.init_app(app)
     wizard.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(devices_bp)
@@ -98,6 +102,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(phone_bp)
     app.register_blueprint(text_bp)
     app.register_blueprint(training_bp)
+    app.register_blueprint(clinic_bp)
+    app.register_blueprint(recovery_bp)
     register_cli(app)
     register_ops(app)
     _register_pages(app)

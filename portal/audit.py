@@ -23,6 +23,7 @@ from .models import AuditEvent, User
 
 GENESIS = "0" * 64
 ATTEMPTS = 20
+WRITTEN = "audit_written"  # session.info key: [(id, hash, action)] of the events this session appended
 
 
 def event_hash(prev_hash: str, at: datetime, actor_id: int | None, subject_id: int | None,
@@ -53,6 +54,8 @@ def record(session: Session, action: str, *, at: datetime, actor_id: int | None 
                 session.add(event)
         except IntegrityError:
             continue
+        # what this session wrote, for whoever acts on events once they are committed (notices.py)
+        session.info.setdefault(WRITTEN, []).append((event.id, event.hash, action))
         return event
     raise RuntimeError("could not append to the audit chain")
 
@@ -63,19 +66,29 @@ class ChainReport:
     events: int
     first_bad_id: int | None = None
     reason: str = ""
+    problems: tuple[tuple[int, str], ...] = ()  # every event that breaks the chain, with why
+
+
+NOT_FOLLOWING = "does not follow the event before it"
+CHANGED = "its content was changed after it was written"
 
 
 def verify(session: Session) -> ChainReport:
-    """Walk the chain in id order and recompute every hash."""
+    """Walk the chain in id order and recompute every hash. Every break is reported: an event
+    whose content was changed (its hash no longer matches it), and an event whose predecessor
+    was removed, inserted or rewritten with a new hash (it no longer follows the one before)."""
     expected_prev = GENESIS
     count = 0
+    problems: list[tuple[int, str]] = []
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
         count += 1
-        if event.prev_hash != expected_prev:
-            return ChainReport(False, count, event.id, "does not follow the event before it")
         recomputed = event_hash(event.prev_hash, event.at, event.actor_id, event.subject_id,
                                 event.action, event.detail or "", event.ip)
-        if recomputed != event.hash:
-            return ChainReport(False, count, event.id, "its content was changed after it was written")
+        if event.prev_hash != expected_prev:
+            problems.append((event.id, NOT_FOLLOWING))
+        elif recomputed != event.hash:
+            problems.append((event.id, CHANGED))
         expected_prev = event.hash
+    if problems:
+        return ChainReport(False, count, problems[0][0], problems[0][1], tuple(problems))
     return ChainReport(True, count)

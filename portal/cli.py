@@ -1,4 +1,4 @@
-"""flask --app app init-db · demo · users create · unlock · audit verify"""
+"""flask --app app init-db · demo · users create · unlock · audit verify · audit report"""
 
 import os
 import secrets
@@ -13,25 +13,13 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, audit
+from . import SECRET_KEY_FILE, VAULT_KEY_FILE, _load_keys, accounts, audit, demo, incidents
+from .accounts import create_user
 from .clock import now
-from .dea import dea_problem, normalise_dea
+from .dea import dea_problem
 from .extensions import db
 from .models import ROLES, User
-from .passwords import hash_secret, password_problem
-
-DEMO_USERS = (
-    # username, role, name, email, has admin rights, DEA number, date of birth, SSN last four
-    ("admin", "admin", "Morgan Lee", "morgan.lee@demo-clinic.example", False, None, None, None),
-    ("dr.rivera", "provider", "Ana Rivera", "ana.rivera@demo-clinic.example", True, "BR1234563", "1978-04-12", "4821"),
-    ("dr.chen", "provider", "Wei Chen", "wei.chen@demo-clinic.example", False, "BC7654329", "1985-09-30", "1397"),
-    ("frontdesk", "staff", "Sam Ortiz", "sam.ortiz@demo-clinic.example", False, None, None, None),
-    ("trainer", "trainer", "Jordan Blake", "jordan.blake@demo-clinic.example", False, None, None, None),
-)
-
-
-def demo_password(username: str) -> str:
-    return f"{username}-demo-pass"
+from .passwords import password_problem
 
 
 def _write_key(path: Path, value: str) -> None:
@@ -66,20 +54,6 @@ def init_db() -> None:
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 
-def create_user(username: str, role: str, name: str, email: str, password: str, *, dob: str | None = None,
-                ssn_last4: str | None = None, dea: str | None = None, admin_rights: bool = False) -> User:
-    vault = current_app.extensions["vault"]
-    user = User(username=username.strip().lower(), role=role, name=name.strip(), email=email.strip(),
-                password_hash=hash_secret(password), created_at=now(), has_admin_rights=admin_rights,
-                dea_number=normalise_dea(dea) if dea else None,
-                dob_hash=vault.keyed_hash(dob) if dob else None,
-                ssn_last4_hash=vault.keyed_hash(ssn_last4) if ssn_last4 else None)
-    db.session.add(user)
-    db.session.flush()
-    audit.record(db.session, "user_created", at=now(), subject_id=user.id, detail=f"{role} {user.username} (CLI)")
-    return user
-
-
 def register(app: Flask) -> None:
     from .tokens.cli import register as register_tokens
 
@@ -93,14 +67,11 @@ def register(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Seed the demo clinic (once) and print its sign-ins."""
-        for username, role, name, email, rights, dea, dob, ssn in DEMO_USERS:
-            if db.session.scalar(select(User.id).where(User.username == username)) is None:
-                create_user(username, role, name, email, demo_password(username), dob=dob, ssn_last4=ssn,
-                            dea=dea, admin_rights=rights)
+        demo.seed()
         db.session.commit()
         click.echo("Demo sign-ins (password, then set up a code generator at first sign-in):")
-        for username, role, name, *_ in DEMO_USERS:
-            click.echo(f"  {role:<9} {name:<13} username {username:<10} password {demo_password(username)}")
+        for username, role, name, *_ in demo.DEMO_USERS:
+            click.echo(f"  {role:<9} {name:<13} username {username:<10} password {demo.demo_password(username)}")
 
     users = AppGroup("users", help="Manage portal users.")
     app.cli.add_command(users)
@@ -139,18 +110,16 @@ def register(app: Flask) -> None:
     @click.argument("username")
     @click.option("--reason", required=True, help="Why (written to the audit log).")
     def unlock_command(username, reason):
-        """Lift every lock on a user (password, codes, PIN)."""
+        """Lift every lock on a user (password, codes, PIN, recovery)."""
         user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if user is None:
             raise click.ClickException(f"No user named {username}.")
-        user.password_failures = 0
-        user.password_locked_until = None
-        user.otp_failures = 0
-        user.otp_last_failure_at = None
-        user.pin_failures = 0
-        audit.record(db.session, "unlocked", at=now(), subject_id=user.id, detail=f"CLI: {reason}")
+        if not reason.strip():
+            raise click.ClickException(accounts.NO_REASON)
+        lifted = accounts.unlock(user, reason, actor=None, via="CLI")
         db.session.commit()
-        click.echo(f"Unlocked {user.username}.")
+        what = ", ".join(lock.label for lock in lifted) or "nothing was locked"
+        click.echo(f"Unlocked {user.username}: {what}.")
 
     audit_group = AppGroup("audit", help="The audit trail.")
     app.cli.add_command(audit_group)
@@ -163,7 +132,19 @@ def register(app: Flask) -> None:
             click.echo(f"Audit chain intact: {report.events} events.")
             return
         click.echo(f"Audit chain BROKEN at event {report.first_bad_id}: {report.reason}.", err=True)
+        for event_id, reason in report.problems[1:]:
+            click.echo(f"  also event {event_id}: {reason}.", err=True)
         sys.exit(1)
+
+    @audit_group.command("report")
+    @click.option("--day", help="YYYY-MM-DD (UTC); today when left out.")
+    def audit_report(day):
+        """The day's incident report: failures, locks, denied pushes, refused staff access,
+        permission changes, recoveries."""
+        if day is not None and not _is_date(day):
+            raise click.ClickException("--day must be YYYY-MM-DD")
+        when = date.fromisoformat(day) if day else now().date()
+        click.echo(incidents.as_text(incidents.daily(db.session, when)))
 
 
 def _is_date(text: str) -> bool:

@@ -39,6 +39,10 @@ SETTINGS: dict[str, tuple[object, type]] = {
     "SMS_CODE_MINUTES": (5, int),
     "PAIRING_MINUTES": (10, int),
     "RECOVERY_LINK_MINUTES": (30, int),
+    "RECOVERY_LOCK_AFTER": (5, int),  # wrong identity answers before recovery locks
+    "RECOVERY_LOCK_HOURS": (24, int),
+    "PASSWORD_LINK_MINUTES": (60, int),  # the link an admin's Reset password (or a new account) e-mails
+    "ARTICLES_PATH": ("", str),  # the support articles for the Guided tour; "" means ../shared/articles
     "MAIL_BACKEND": ("outbox", str),
     "SMTP_HOST": ("localhost", str),
     "SMTP_PORT": (25, int),

@@ -17,6 +17,9 @@ NAME_TAKEN = "You already have a device with this name. Name your devices differ
 # device kind -> what else a removal does (a hardware token goes back to the inventory); the flows
 # that own a kind register here
 ON_REMOVE: dict[str, Callable[[Device], None]] = {}
+# device kind -> how a device reported lost is taken away, when removing it is not enough (a lost
+# hardware token is revoked in the inventory, never handed out again); it must remove the device
+ON_LOST: dict[str, Callable[[Device], None]] = {}
 
 
 def name_taken(user: User, name: str, except_id: int | None = None) -> bool:
@@ -86,3 +89,26 @@ def remove(device: Device, *, reason: str = "removed by the user") -> Device | N
     if successor is not None:
         set_primary(successor)
     return successor
+
+
+def keep(device: Device) -> bool:
+    """Keep a device suspended by a recovery: it is active again (not primary). False if it was
+    not suspended (a second click)."""
+    won = db.session.execute(update(Device).where(Device.id == device.id, Device.status == "suspended")
+                             .values(status="active").execution_options(synchronize_session=False)).rowcount == 1
+    if won:
+        audit.record(db.session, "device_kept", at=now(), actor_id=device.user_id, subject_id=device.user_id,
+                     ip=client_ip(), detail=f"{device.kind} device {device.name!r}: kept after review; active again")
+    db.session.refresh(device)
+    return won
+
+
+def report_lost(device: Device) -> None:
+    """Report lost device: audited, then taken away at once — removed, or as its kind says
+    (ON_LOST). The primary moves to another device as on any removal. The caller commits."""
+    audit.record(db.session, "device_reported_lost", at=now(), actor_id=device.user_id, subject_id=device.user_id,
+                 ip=client_ip(), detail=f"{device.kind} device {device.name!r} reported lost; it no longer works")
+    if device.kind in ON_LOST:
+        ON_LOST[device.kind](device)
+    else:
+        remove(device, reason="reported lost")

@@ -2,6 +2,11 @@
 EPCS permission granted by one person with admin rights and approved by a second, different one,
 at least one of the two a DEA registrant. Each change is one conditional statement, so a second
 click (or a second admin at the same moment) changes nothing, and each is audited.
+
+EPCS permission is per practice location. A provider who prescribes at another location copies
+their EPCS credentials there (with a fresh second factor): that requests the location's
+permission, which then goes through the same two-person rule. Functions that take a `location`
+mean the main location when given None.
 """
 
 from dataclasses import dataclass
@@ -10,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, pin_factor
+from . import audit, locations, pin_factor
 from .clock import now
 from .extensions import db
-from .models import EpcsPermission, User
+from .models import EpcsPermission, Location, User
 from .second_factor import SIGNING, active_devices, allowed_kinds
 from .sessions import client_ip
 
@@ -28,6 +33,9 @@ NEEDS_REGISTRANT = ("One of the two people who grant and approve EPCS permission
 NOT_PENDING = "This permission is no longer waiting for approval."
 NOT_LIVE = "This permission is already revoked."
 ALREADY_ATTESTED = "This provider's identity is already attested."
+NOTHING_TO_COPY = ("Copy your EPCS credentials from a location where you are ready to sign: your identity "
+                   "verified, an EPCS PIN and EPCS permission there.")
+ALREADY_AT_LOCATION = "You already have EPCS permission at this location, or it is waiting for approval."
 
 
 class AccessError(Exception):
@@ -39,10 +47,25 @@ def is_registrant(user: User) -> bool:
     return user.role == "provider" and bool(user.dea_number) and user.has_admin_rights
 
 
-def live_permission(provider: User) -> EpcsPermission | None:
-    """The provider's pending or active permission, if any."""
+def _location_id(location: Location | None) -> int | None:
+    if location is not None:
+        return location.id
+    main = locations.main()
+    return main.id if main is not None else None
+
+
+def live_permission(provider: User, location: Location | None = None) -> EpcsPermission | None:
+    """The provider's requested, pending or active permission at the location, if any."""
     return db.session.scalar(select(EpcsPermission).where(
-        EpcsPermission.provider_id == provider.id, EpcsPermission.status != "revoked"))
+        EpcsPermission.provider_id == provider.id, EpcsPermission.location_id == _location_id(location),
+        EpcsPermission.status != "revoked"))
+
+
+def live_permissions(provider: User) -> list[EpcsPermission]:
+    """Every live permission of the provider, by location."""
+    return list(db.session.scalars(select(EpcsPermission).where(
+        EpcsPermission.provider_id == provider.id, EpcsPermission.status != "revoked")
+        .order_by(EpcsPermission.location_id)))
 
 
 @dataclass(frozen=True)
@@ -57,8 +80,9 @@ def _date(moment: datetime) -> str:
     return moment.strftime("%b %-d, %Y")
 
 
-def readiness(user: User) -> list[Item]:
-    """The four things a provider needs before signing, each done or not, with what is known."""
+def readiness(user: User, location: Location | None = None) -> list[Item]:
+    """The four things a provider needs before signing at a location, each done or not, with what
+    is known."""
     items = []
     if user.identity_verified_at is not None:
         items.append(Item("identity", "Identity verified", True,
@@ -78,23 +102,36 @@ def readiness(user: User) -> list[Item]:
                           f"Locked after {pin_factor.lock_after()} wrong PINs. Reset it to sign again."))
     else:
         items.append(Item("pin", "EPCS PIN", True, f"Set on {_date(user.pin_set_at)}."))
-    permission = live_permission(user)
+    permission = live_permission(user, location)
+    where = _where(location)
     if permission is not None and permission.status == "active":
         items.append(Item("permission", "EPCS permission", True,
-                          f"Granted by {permission.granted_by.name} and approved by {permission.approved_by.name} "
-                          f"on {_date(permission.approved_at)}."))
+                          f"Granted{where} by {permission.granted_by.name} and approved by "
+                          f"{permission.approved_by.name} on {_date(permission.approved_at)}."))
+    elif permission is not None and permission.status == "pending":
+        items.append(Item("permission", "EPCS permission", False,
+                          f"Granted{where} by {permission.granted_by.name} on {_date(permission.granted_at)}; "
+                          "waiting for a second person with admin rights to approve it."))
     elif permission is not None:
         items.append(Item("permission", "EPCS permission", False,
-                          f"Granted by {permission.granted_by.name} on {_date(permission.granted_at)}; "
-                          "waiting for a second person with admin rights to approve it."))
+                          f"You copied your EPCS credentials{where} on {_date(permission.requested_at)}; two people "
+                          "with admin rights grant and approve the permission there."))
     else:
         items.append(Item("permission", "EPCS permission", False,
-                          "Two people with admin rights grant and approve it; ask your practice admin."))
+                          f"Two people with admin rights grant and approve it{where}; ask your practice admin."))
     return items
 
 
-def is_ready(user: User) -> bool:
-    return user.role == "provider" and all(item.done for item in readiness(user))
+def _where(location: Location | None) -> str:
+    """" at <location>" when the practice has more than one location, else nothing."""
+    if len(locations.all_locations()) < 2:
+        return ""
+    location = location or locations.main()
+    return f" at {location.name}"
+
+
+def is_ready(user: User, location: Location | None = None) -> bool:
+    return user.role == "provider" and all(item.done for item in readiness(user, location))
 
 
 def _subject_problem(admin: User, provider: User) -> str | None:
@@ -123,9 +160,11 @@ def attest_identity(admin: User, provider: User) -> None:
     db.session.commit()
 
 
-def grant(admin: User, provider: User) -> EpcsPermission:
-    """First person: a pending permission. The unique index on live permissions makes a second
-    grant (a double click, or two admins at once) fail instead of adding a row."""
+def grant(admin: User, provider: User, location: Location | None = None) -> EpcsPermission:
+    """First person: a pending permission at the location (the main one when None), or the
+    provider's request there (Copy EPCS credentials) turned pending. The unique index on live
+    permissions makes a second grant (a double click, or two admins at once) fail instead of
+    adding a row; a request is turned by one conditional UPDATE."""
     problem = _subject_problem(admin, provider)
     if problem is None and not provider.dea_number:
         problem = NEEDS_DEA
@@ -134,22 +173,62 @@ def grant(admin: User, provider: User) -> EpcsPermission:
     if problem:
         raise AccessError(problem)
     moment = now()
-    permission = EpcsPermission(provider_id=provider.id, status="pending", granted_by_id=admin.id, granted_at=moment)
+    fields = {"location_id": location.id} if location is not None else {}
+    requested = live_permission(provider, location)
+    if requested is not None and requested.status == "requested":
+        won = db.session.execute(
+            update(EpcsPermission).where(EpcsPermission.id == requested.id, EpcsPermission.status == "requested")
+            .values(status="pending", granted_by_id=admin.id, granted_at=moment)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        if not won:
+            db.session.rollback()
+            raise AccessError(ALREADY_GRANTED)
+        permission = requested
+    else:
+        permission = EpcsPermission(provider_id=provider.id, status="pending", granted_by_id=admin.id,
+                                    granted_at=moment, **fields)
+        try:
+            with db.session.begin_nested():
+                db.session.add(permission)
+        except IntegrityError:
+            db.session.rollback()
+            raise AccessError(ALREADY_GRANTED) from None
+    db.session.refresh(permission)
+    audit.record(db.session, "permission_granted", at=moment, actor_id=admin.id, subject_id=provider.id,
+                 ip=client_ip(), detail=f"EPCS permission at {permission.location.name} granted by {admin.username}; "
+                                        "pending a second approver")
+    db.session.commit()
+    return permission
+
+
+def copy_credentials(provider: User, location: Location) -> EpcsPermission:
+    """Copy EPCS credentials to an additional location: the provider, ready to sign somewhere (and
+    having just proved their second factor: the view asks for it), requests EPCS permission at
+    `location`, which two people with admin rights then grant and approve. The caller commits."""
+    ready_somewhere = any(p.status == "active" for p in live_permissions(provider)) and all(
+        item.done for item in readiness(provider) if item.key != "permission")
+    if provider.role != "provider" or not ready_somewhere:
+        raise AccessError(NOTHING_TO_COPY)
+    moment = now()
+    permission = EpcsPermission(provider_id=provider.id, location_id=location.id, status="requested",
+                                requested_at=moment)
     try:
         with db.session.begin_nested():
             db.session.add(permission)
     except IntegrityError:
         db.session.rollback()
-        raise AccessError(ALREADY_GRANTED) from None
-    audit.record(db.session, "permission_granted", at=moment, actor_id=admin.id, subject_id=provider.id,
-                 ip=client_ip(), detail=f"EPCS permission granted by {admin.username}; pending a second approver")
-    db.session.commit()
+        raise AccessError(ALREADY_AT_LOCATION) from None
+    audit.record(db.session, "permission_requested", at=moment, actor_id=provider.id, subject_id=provider.id,
+                 ip=client_ip(), detail=f"EPCS credentials copied to {location.name}; EPCS permission there "
+                                        "waits for two people with admin rights")
     return permission
 
 
 def approve(admin: User, permission: EpcsPermission) -> None:
     """Second person: pending -> active, refused for the granter, the provider, and when neither
     of the two is a DEA registrant."""
+    if permission.granted_by_id is None:  # a provider's request: granting comes first
+        raise AccessError(NOT_PENDING)
     problem = _subject_problem(admin, permission.provider)
     if problem is None and permission.granted_by_id == admin.id:
         problem = GRANTER_CANNOT_APPROVE
@@ -170,8 +249,8 @@ def approve(admin: User, permission: EpcsPermission) -> None:
         db.session.rollback()
         raise AccessError(NOT_PENDING)
     audit.record(db.session, "permission_approved", at=moment, actor_id=admin.id, subject_id=permission.provider_id,
-                 ip=client_ip(), detail=f"EPCS permission granted by {permission.granted_by.username} "
-                                        f"approved by {admin.username}; active")
+                 ip=client_ip(), detail=f"EPCS permission at {permission.location.name} granted by "
+                                        f"{permission.granted_by.username} approved by {admin.username}; active")
     db.session.commit()
 
 
@@ -187,5 +266,5 @@ def revoke(admin: User, permission: EpcsPermission) -> None:
         db.session.rollback()
         raise AccessError(NOT_LIVE)
     audit.record(db.session, "permission_revoked", at=moment, actor_id=admin.id, subject_id=permission.provider_id,
-                 ip=client_ip(), detail=f"EPCS permission revoked by {admin.username}")
+                 ip=client_ip(), detail=f"EPCS permission at {permission.location.name} revoked by {admin.username}")
     db.session.commit()

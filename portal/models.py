@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +50,12 @@ class User(db.Model):
     ssn_last4_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     last_sign_in_at: Mapped[datetime | None]
+    # lost-device recovery: wrong identity answers in a row, and the lock they lead to
+    recovery_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    recovery_locked_until: Mapped[datetime | None]
+    # set when the last device was reported lost: a sign-in with the password alone no longer sets up
+    # a new device; only a recovery (or an admin's unlock) does
+    recovery_required_at: Mapped[datetime | None]
 
     devices: Mapped[list["Device"]] = relationship(back_populates="user", order_by="Device.added_at")
     identity_verified_by: Mapped["User | None"] = relationship(remote_side=[id],
@@ -151,6 +158,7 @@ class LoginSession(db.Model):
     revoked_at: Mapped[datetime | None]
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))  # prescribing here; None: the main one
 
     user: Mapped[User] = relationship()
 
@@ -196,29 +204,59 @@ class OutboundMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class Location(db.Model):
+    """A practice location that providers prescribe from. The first one (lowest id) is the main one."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime]
+
+
+MAIN_LOCATION = "Main office"
+
+
+def main_location_id(context) -> int:
+    """The default location of an EPCS permission written without one: the practice's main
+    location, made (as "Main office") when the practice has none yet. It runs inside the flush,
+    on the flush's own connection."""
+    from .clock import now
+
+    table = Location.__table__
+    found = context.connection.execute(select(table.c.id).order_by(table.c.id).limit(1)).scalar()
+    if found is None:
+        found = context.connection.execute(
+            table.insert().values(name=MAIN_LOCATION, created_at=now())).inserted_primary_key[0]
+    return found
+
+
 class EpcsPermission(db.Model):
-    """Logical access control for signing controlled-substance prescriptions (21 CFR 1311):
-    granted by one person with admin rights (pending), approved by a second, different one
-    (active), revoked at any time. Rows are never deleted: the history is the access record."""
+    """Logical access control for signing controlled-substance prescriptions (21 CFR 1311), per
+    provider and practice location: requested by the provider (Copy EPCS credentials to an
+    additional location), granted by one person with admin rights (pending), approved by a second,
+    different one (active), revoked at any time. Rows are never deleted: the history is the access
+    record."""
 
     __table_args__ = (
-        # at most one live (pending or active) permission per provider
-        Index("uq_epcs_permission_live", "provider_id", unique=True,
+        # at most one live (requested, pending or active) permission per provider and location
+        Index("uq_epcs_permission_live", "provider_id", "location_id", unique=True,
               sqlite_where=text("status != 'revoked'"), postgresql_where=text("status != 'revoked'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, active, revoked
-    granted_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    granted_at: Mapped[datetime]
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True, default=main_location_id)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # requested, pending, active, revoked
+    requested_at: Mapped[datetime | None]
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    granted_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     approved_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     revoked_at: Mapped[datetime | None]
 
     provider: Mapped[User] = relationship(foreign_keys=[provider_id])
-    granted_by: Mapped[User] = relationship(foreign_keys=[granted_by_id])
+    location: Mapped[Location] = relationship()
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
 
@@ -333,3 +371,21 @@ class TrainingAccount(db.Model):
     secret: Mapped[str] = mapped_column(Text)  # vault-sealed seed
     secret_hash: Mapped[str] = mapped_column(String(64))  # keyed hash: the same seed is sent once
     created_at: Mapped[datetime]
+
+
+class OneTimeLink(db.Model):
+    """A link e-mailed to a user: lost-device recovery ("recovery") or choosing a password
+    ("password"). Only the SHA-256 of its token is kept; it is used once, by one conditional
+    UPDATE of `used_at`, before `expires_at`."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # an admin; None: the user asked
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, has_request_context, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -78,7 +78,8 @@ def find(token: str | None, stages: tuple[str, ...]) -> LoginSession | None:
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    ls = find(token, ("full", "enrolling"))
+    # "recovering": a lost-device recovery, which access.py confines to the recovery pages
+    ls = find(token, ("full", "enrolling", "recovering"))
     if ls is None:
         return None
     user = ls.user
@@ -201,7 +202,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def client_ip() -> str | None:
-    return request.remote_addr
+    """The client's address; None outside a request (a CLI command)."""
+    return request.remote_addr if has_request_context() else None
 
 
 def init_app(app) -> None:

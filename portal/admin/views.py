@@ -1,11 +1,11 @@
 """The admin's EPCS page: attest identity, Grant EPCS, Approve (a second person), Revoke.
 Every POST here carries the CSRF token that CSRFProtect checks for the whole app."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import epcs_access
+from .. import epcs_access, locations
 from ..extensions import db
 from ..forms import EmptyForm
 from ..models import EpcsPermission, User
@@ -21,12 +21,22 @@ def admins_only():
         abort(403)
 
 
+def _location():
+    """The location the EPCS page is about (?location=): a practice location, else the main one."""
+    return locations.get(request.args.get("location", type=int)) or locations.main()
+
+
+def _back():
+    location = _location()
+    return url_for("admin.epcs", location=location.id if location else None)
+
+
 def _step_up():
     """Attesting, granting and approving need a second factor from the last few minutes."""
     if is_fresh(current_user.login_session):
         return None
     flash("Confirm it is you with your second factor, then click again.", "info")
-    return redirect(url_for("auth.step_up", next=url_for("admin.epcs")))
+    return redirect(url_for("auth.step_up", next=_back()))
 
 
 def _provider(user_id: int) -> User:
@@ -51,17 +61,21 @@ def _act(change, *args, done: str):
         flash(str(refused), "error")
     else:
         flash(done, "success")
-    return redirect(url_for("admin.epcs"))
+    return redirect(_back())
 
 
 @bp.route("/epcs")
 def epcs():
+    """Providers with their identity and their EPCS permission at one location (?location=, the
+    main one by default; the page offers the others)."""
+    location = _location()
     providers = list(db.session.scalars(select(User).where(User.role == "provider").order_by(User.name, User.id)))
     live = {p.provider_id: p for p in db.session.scalars(
-        select(EpcsPermission).where(EpcsPermission.status != "revoked"))}
+        select(EpcsPermission).where(EpcsPermission.status != "revoked",
+                                     EpcsPermission.location_id == (location.id if location else None)))}
     rows = [(p, live.get(p.id)) for p in providers]
-    return render_template("admin/epcs.html", rows=rows, form=EmptyForm(),
-                           me_registrant=epcs_access.is_registrant(current_user))
+    return render_template("admin/epcs.html", rows=rows, form=EmptyForm(), location=location,
+                           places=locations.all_locations(), me_registrant=epcs_access.is_registrant(current_user))
 
 
 @bp.route("/epcs/<int:user_id>/attest", methods=["POST"])
@@ -74,7 +88,7 @@ def attest(user_id: int):
 @bp.route("/epcs/<int:user_id>/grant", methods=["POST"])
 def grant(user_id: int):
     provider = _provider(user_id)
-    return _step_up() or _act(epcs_access.grant, provider,
+    return _step_up() or _act(epcs_access.grant, provider, _location(),
                               done=f"EPCS permission for {provider.name} is granted and waits for a second "
                                    "person with admin rights to approve it.")
 

@@ -3,6 +3,7 @@ from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..forms import CodeField
+from ..passwords import password_problem
 
 
 class LoginForm(FlaskForm):
@@ -29,3 +30,19 @@ class CodeForm(FlaskForm):
     def validate_device(self, field):
         if field.data not in {value for value, _ in field.choices}:
             raise ValidationError("Choose one of your devices.")
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired("Choose a password.")],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Confirm new password", validators=[InputRequired("Enter the password again.")],
+                            render_kw={"autocomplete": "new-password"})
+
+    def validate_password(self, field):
+        problem = password_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_confirm(self, field):
+        if field.data != self.password.data:
+            raise ValidationError("The two passwords differ. Type the same password twice.")

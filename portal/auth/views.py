@@ -24,6 +24,8 @@ from . import bp
 from .forms import CodeForm, LoginForm
 
 WRONG_SIGN_IN = "The username or password is not right."
+NEEDS_RECOVERY = ("Your last device was reported lost. Choose Lost your device? below to set up a new one, or ask "
+                  "your practice admin.")
 ENDPOINTS = {"sign_in": ("auth.choose_method", "auth.verify_code"),
              "step_up": ("auth.step_up", "auth.step_up_code")}
 
@@ -36,7 +38,8 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Password first. Cases: already signed in (go on); wrong or locked (one message for
-    all); no active device yet (signed in to set one up); otherwise on to the second factor."""
+    all); no active device because the last one was reported lost (to recovery); no active
+    device yet (signed in to set one up); otherwise on to the second factor."""
     if current_user.is_authenticated:
         return redirect(url_for("devices.security"))
     form = LoginForm()
@@ -56,6 +59,9 @@ def login():
             if after:
                 session[sessions.NEXT_KEY] = after
             return redirect(url_for("auth.choose_method"))
+        if user.recovery_required_at is not None:
+            form.password.errors.append(NEEDS_RECOVERY)
+            return render_template("auth/login.html", form=form), 200
         ls, _ = sessions.start(user, "enrolling")
         audit.record(db.session, "sign_in", at=now(), actor_id=user.id, subject_id=user.id, ip=sessions.client_ip(),
                      detail="password only: no device set up yet")

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("devices", __name__, url_prefix="/security")
 
-from . import views  # noqa: E402,F401
+from . import lost, views  # noqa: E402,F401

@@ -9,12 +9,11 @@ from ..clock import now
 from ..extensions import db
 from ..forms import EmptyForm
 from ..models import AuditEvent, Device
-from ..qr import qr_svg
 from ..second_factor import METHODS, SIGNING, allowed_kinds, method_of
 from ..wizard import Step, Wizard
 from . import bp
-from .forms import ConfirmCodeForm, DeviceNameForm
-from .steps import name_step, primary_step
+from .forms import DeviceNameForm
+from .steps import SCAN_STEPS, confirm_step, name_step, pending_secret, primary_step, scan_step
 
 CODE_GENERATOR = Wizard("code_generator", [
     Step("devices.cg_intro", "Set up a code generator"),
@@ -24,6 +23,8 @@ CODE_GENERATOR = Wizard("code_generator", [
     Step("devices.cg_primary", "Primary device", optional="has_primary"),
 ], start_over="devices.cg_intro")
 
+
+SCAN_STEPS["devices.cg_scan"] = CODE_GENERATOR
 
 # method slug -> the endpoint that sets up (Set Up / Add) a device of that method
 SETUP_ENDPOINTS = {"code-generator": "devices.cg_intro"}
@@ -81,42 +82,16 @@ def cg_intro():
                            progress=CODE_GENERATOR.preview("devices.cg_intro", has_primary=has_primary))
 
 
-def _secret(state) -> bytes:
-    return otp.secret_from_base32(state.data["secret"])
-
-
 @bp.route("/code-generator/scan", methods=["GET", "POST"])
 @login_required
 def cg_scan():
-    state = CODE_GENERATOR.at("devices.cg_scan")
-    form = EmptyForm()
-    if form.validate_on_submit():
-        return redirect(state.done("devices.cg_scan"))
-    secret = _secret(state)
-    uri = otp.provisioning_uri(secret, current_user.username, current_app.config["PORTAL_ISSUER"])
-    return render_template("devices/cg_scan.html", form=form, progress=state.progress("devices.cg_scan"),
-                           qr=qr_svg(uri, "QR code for your code generator app"),
-                           key_groups=otp.secret_groups(secret))
+    return scan_step(CODE_GENERATOR, "devices.cg_scan")
 
 
 @bp.route("/code-generator/confirm", methods=["GET", "POST"])
 @login_required
 def cg_confirm():
-    """The first code proves the app holds the seed. Wrong codes are not counted against the
-    user's factor: this seed protects nothing yet."""
-    state = CODE_GENERATOR.at("devices.cg_confirm")
-    form = ConfirmCodeForm()
-    if form.validate_on_submit():
-        code = form.code.data
-        step = otp.match_totp(_secret(state), code, otp.time_step(now())) if otp.is_well_formed(code) else None
-        if step is None:
-            form.code.errors.append("That code is not right. Enter the 6-digit code your app shows now."
-                                    if otp.is_well_formed(code) else "Enter the 6-digit code, digits only.")
-        else:
-            return redirect(state.done("devices.cg_confirm", step=step))
-    restart = EmptyForm()
-    return render_template("devices/cg_confirm.html", form=form, restart=restart,
-                           progress=state.progress("devices.cg_confirm"))
+    return confirm_step(CODE_GENERATOR, "devices.cg_confirm", url_for("devices.cg_intro"))
 
 
 @bp.route("/code-generator/name", methods=["GET", "POST"])
@@ -138,7 +113,7 @@ def _finish(state, name: str, *, make_primary: bool):
     if step is None or not name or device_actions.name_taken(current_user, name):
         return redirect(url_for("devices.cg_name"))
     device = device_actions.add(current_user, "totp", name, make_primary=make_primary,
-                                secret=current_app.extensions["vault"].seal(_secret(state)), last_step=step)
+                                secret=current_app.extensions["vault"].seal(pending_secret(state)), last_step=step)
     ls = current_user.login_session
     if ls.stage == "enrolling":
         ls.stage = "full"

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("epcs", __name__, url_prefix="/epcs")
 
-from . import views  # noqa: E402,F401
+from . import locations, views  # noqa: E402,F401

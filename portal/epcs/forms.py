@@ -85,3 +85,19 @@ class TransmitForm(FlaskForm):
         super().__init__(**kwargs)
         if not with_code:
             del self.code
+
+
+class LocationForm(FlaskForm):
+    """Change your prescribing location: one of the practice's locations."""
+
+    location = RadioField("Prescribing location", validate_choice=False)
+
+    def __init__(self, places, current, **kwargs):
+        super().__init__(**kwargs)
+        self.location.choices = [(str(p.id), p.name) for p in places]
+        if not self.location.data and current is not None:
+            self.location.data = str(current.id)
+
+    def validate_location(self, field):
+        if field.data not in {value for value, _ in self.location.choices}:
+            raise ValidationError("Choose one of the practice's locations.")

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import epcs_access, signing
+from .. import epcs_access, locations, signing
 from ..extensions import db
 from ..factor_prompt import Prompt
 from ..models import Prescription
@@ -36,13 +36,20 @@ OTHER_CLICK_WAIT_SECONDS = 5
 APPROVED_THEN = "Now enter your EPCS PIN and choose Sign and Send."
 
 
+def here():
+    """The prescribing location of this sign-in (None when the practice has no locations)."""
+    return locations.current(current_user.login_session)
+
+
 @bp.route("")
 @login_required
 @roles_required("provider")
 def index():
     """The readiness checklist, each item done or with its way to finish it."""
-    items = epcs_access.readiness(current_user)
-    return render_template("epcs/index.html", items=items, ready=all(i.done for i in items))
+    location = here()
+    items = epcs_access.readiness(current_user, location)
+    return render_template("epcs/index.html", items=items, ready=all(i.done for i in items), location=location,
+                           places=locations.all_locations())
 
 
 @bp.route("/compose", methods=["GET", "POST"])
@@ -52,7 +59,7 @@ def compose():
     """Cases: not ready (to the checklist); GET (the form, filled in again when coming back from
     Transmit to edit); a field breaking its rule (message on it, the rest kept); Review (a new
     order with its own key, and on to Transmit)."""
-    if not epcs_access.is_ready(current_user):
+    if not epcs_access.is_ready(current_user, here()):
         flash(NOT_READY, "info")
         return redirect(url_for("epcs.index"))
     state = RX.current()
@@ -77,7 +84,7 @@ def transmit():
     while the first is being signed (waits for it, then shows its result); otherwise the
     prescription is signed and recorded."""
     state = RX.at("epcs.transmit")
-    if not epcs_access.is_ready(current_user):
+    if not epcs_access.is_ready(current_user, here()):
         flash(NOT_READY, "info")
         return redirect(url_for("epcs.index"))
     devices = signing.signing_devices(current_user)

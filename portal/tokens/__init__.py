@@ -19,3 +19,4 @@ SETUP_ENDPOINTS["hardware-token"] = "tokens.index"
 # a new provider may make a hardware token their first device (Add Token, see views._first_device)
 sessions.ENROLLING_ENDPOINTS.update({"tokens.index", "tokens.add", "tokens.status"})
 device_actions.ON_REMOVE["hardware"] = service.release
+device_actions.ON_LOST["hardware"] = service.revoke_lost

@@ -269,6 +269,19 @@ def _free_name(user: User, serial: str) -> str:
     return name
 
 
+# ---- a device reported lost: its token is revoked, never handed out again ----
+
+def revoke_lost(device: Device) -> None:
+    """device_actions.report_lost calls this for a hardware device: the token is revoked in the
+    inventory (which removes the device)."""
+    from .inventory import revoke
+
+    token = db.session.scalar(select(HardwareToken).where(HardwareToken.serial == device.token_serial))
+    user = db.session.get(User, device.user_id)
+    if token is None or not revoke(token, user, "reported lost by its holder"):
+        device_actions.remove(device, reason="reported lost")
+
+
 # ---- a removed device gives its token back ----
 
 def release(device: Device) -> None:
