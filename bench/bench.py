@@ -50,6 +50,8 @@ CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "8")
 PROVIDERS = int(os.environ.get("BENCH_PROVIDERS", "100000"))
 WORKERS = 2
 SIGN_INS = 12
+ROUNDS = 3  # alternating latency runs of the empty and the full database
+ROUND_SECONDS = str(max(2, int(DURATION) // 2))
 PASSWORD = "bench password 1"
 RESULTS = ROOT / "bench" / "results.md"
 BIG_TABLES = ("user", "device")
@@ -102,8 +104,9 @@ def gunicorn(module: str, env: dict, workers: int = WORKERS):
         proc.wait(10)
 
 
-def wrk(url: str, cookie: str | None = None, connections: str = CONNECTIONS, threads: int = 2) -> dict:
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}s", "--latency", url]
+def wrk(url: str, cookie: str | None = None, connections: str = CONNECTIONS, threads: int = 2,
+        seconds: str = DURATION) -> dict:
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if cookie:
         args[1:1] = ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -120,16 +123,16 @@ def _ms(text_: str) -> float:
 
 
 @contextmanager
-def scratch_database(tmp: Path):
+def scratch_database(tmp: Path, label: str):
     """SQLite in a temporary folder, or a new database on BENCH_DATABASE_URL's PostgreSQL server."""
     server = os.environ.get("BENCH_DATABASE_URL")
     if not server:
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+        yield f"sqlite:///{tmp / f'{label}.sqlite3'}"
         return
     import psycopg
 
     admin = server.replace("postgresql+psycopg://", "postgresql://")
-    name = f"portal_bench_{os.getpid()}"
+    name = f"portal_bench_{os.getpid()}_{label}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -173,17 +176,25 @@ class Recorder:
                 if not s.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE"))]
 
 
-def prepare(url: str):
-    """A portal with one provider who has a code generator; returns (app, environment, cookie,
-    the statements of one /security page)."""
+def keys() -> dict:
+    """The settings every portal of the run shares (each adds its DATABASE_URL)."""
     from cryptography.fernet import Fernet
 
-    env = {"DATABASE_URL": url, "PORTAL_BCRYPT_ROUNDS": "4", "PORTAL_SECRET_KEY": os.urandom(32).hex(),
-           "PORTAL_VAULT_KEY": Fernet.generate_key().decode()}
+    return {"PORTAL_BCRYPT_ROUNDS": "4", "PORTAL_SECRET_KEY": os.urandom(32).hex(),
+            "PORTAL_VAULT_KEY": Fernet.generate_key().decode()}
+
+
+def portal_app(url: str, **config):
+    return create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url, **config})
+
+
+def prepare(url: str, env: dict):
+    """A portal on `url` with one provider who has a code generator; returns (its environment for
+    gunicorn, a signed-in cookie, the statements of one /security page)."""
+    env = {**env, "DATABASE_URL": url}
     subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "app", "init-db"], cwd=ROOT, check=True,
                    env={**os.environ, **env}, capture_output=True)
-    os.environ.update(env)
-    app = create_app({"WTF_CSRF_ENABLED": False})
+    app = portal_app(url)
     with app.app_context():
         create_user("dr.bench", "provider", "Bench Doctor", "bench@example.test", PASSWORD)
         db.session.commit()
@@ -198,7 +209,7 @@ def prepare(url: str):
     client.post("/security/code-generator/name", data={"name": "Bench phone"})
     cookie = f"portal_session={client.get_cookie('portal_session').value}"
     assert client.get("/security").status_code == 200
-    return app, env, cookie, security_statements(app, client)
+    return env, cookie, security_statements(app, client)
 
 
 def security_statements(app, client) -> list[tuple[str, object]]:
@@ -213,8 +224,7 @@ def sign_in_cost(url: str, username: str) -> dict:
     """Medians, in milliseconds, of a whole sign-in (password, then a code) in-process at the default
     bcrypt cost (12): the total, the time spent inside bcrypt's check, and everything else."""
     clock = Clock()
-    app = create_app({"WTF_CSRF_ENABLED": False, "PORTAL_BCRYPT_ROUNDS": 12, "CLOCK": clock,
-                      "PORTAL_IDLE_MINUTES": 24 * 60})
+    app = portal_app(url, PORTAL_BCRYPT_ROUNDS=12, CLOCK=clock, PORTAL_IDLE_MINUTES=24 * 60)
     secret = os.urandom(20)
     with app.app_context():
         vault = app.extensions["vault"]
@@ -267,7 +277,7 @@ def seed(url: str, providers: int) -> float:
     """`providers` users with SEEDED_DEVICES each, by bulk inserts of 10,000 rows; returns the
     seconds it took."""
     start = time.perf_counter()
-    app = create_app({"WTF_CSRF_ENABLED": False})
+    app = portal_app(url)
     moment = datetime.now(UTC).replace(tzinfo=None)
     batch = 10_000
     with app.app_context():
@@ -298,7 +308,7 @@ def seed(url: str, providers: int) -> float:
 
 def explain(url: str, statements: list[tuple[str, object]]) -> tuple[list[str], list[str]]:
     """(full scans of a big table, every plan line) for these statements on this database."""
-    app = create_app({"WTF_CSRF_ENABLED": False})
+    app = portal_app(url)
     scans, plans = [], []
     with app.app_context(), db.engine.connect() as conn:
         sqlite = db.engine.dialect.name == "sqlite"
@@ -322,34 +332,47 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: make bench installs it (apt-get install wrk)")
     began = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp)) as url:
-        backend = url.split(":")[0].split("+")[0]
+    shared = keys()
+    os.environ.update(shared)  # the in-process apps read the same keys
+    with (tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), "empty") as empty_url,
+          scratch_database(Path(tmp), "full") as full_url):
+        backend = empty_url.split(":")[0].split("+")[0]
         print(f"make bench on {backend}: preparing…", flush=True)
-        app, env, cookie, statements = prepare(url)
-        with gunicorn("bench.bare_app:app", env) as server:
+        empty_env, empty_cookie, _ = prepare(empty_url, shared)
+        full_env, full_cookie, statements = prepare(full_url, shared)
+        with gunicorn("bench.bare_app:app", empty_env) as server:
             wrk(f"{server.url}/bare")  # warm-up
             bare = wrk(f"{server.url}/bare")
-        with gunicorn("wsgi:app", env) as server:
-            wrk(f"{server.url}/security", cookie)
-            page = wrk(f"{server.url}/security", cookie)
-            empty = wrk(f"{server.url}/security", cookie, connections="1", threads=1)
-        sign_in_empty = sign_in_cost(url, "dr.signin.empty")
+        with gunicorn("wsgi:app", empty_env) as server:
+            wrk(f"{server.url}/security", empty_cookie)
+            page = wrk(f"{server.url}/security", empty_cookie)
+        sign_in_empty = sign_in_cost(empty_url, "dr.signin")
         print(f"seeding {PROVIDERS:,} providers and {PROVIDERS * len(SEEDED_DEVICES):,} devices…", flush=True)
-        seconds = seed(url, PROVIDERS)
-        sign_in_full = sign_in_cost(url, "dr.signin.full")
-        scans, plans = explain(url, statements + sign_in_full["statements"])
-        with gunicorn("wsgi:app", env) as server:
-            wrk(f"{server.url}/security", cookie, connections="1", threads=1)
-            full = wrk(f"{server.url}/security", cookie, connections="1", threads=1)
-            wrk(f"{server.url}/security", cookie)  # the workers' memory after a load
-            rss = server.worker_rss_mb()
+        seconds = seed(full_url, PROVIDERS)
+        sign_in_full = sign_in_cost(full_url, "dr.signin")
+        scans, plans = explain(full_url, statements + sign_in_full["statements"])
+        # the empty and the full database's /security, one connection, in alternating rounds, so that
+        # whatever else the machine does weighs on both alike
+        with gunicorn("wsgi:app", empty_env) as empty, gunicorn("wsgi:app", full_env) as full:
+            rounds = {"empty": [], "full": []}
+            for label, server, cookie in (("empty", empty, empty_cookie), ("full", full, full_cookie)) * (ROUNDS + 1):
+                rounds[label].append(wrk(f"{server.url}/security", cookie, connections="1", threads=1,
+                                         seconds=ROUND_SECONDS))
+            wrk(f"{full.url}/security", full_cookie)  # the workers' memory after a load
+            rss = full.worker_rss_mb()
     tokens = bench_tokens.measure()
-    report = render(backend, bare=bare, page=page, empty=empty, full=full, statements=len(statements),
+    report = render(backend, bare=bare, page=page, empty=median_run(rounds["empty"][1:]),
+                    full=median_run(rounds["full"][1:]), statements=len(statements),
                     sign_in_empty=sign_in_empty, sign_in_full=sign_in_full, seconds=seconds, scans=scans, rss=rss,
                     tokens=tokens, plans=plans, elapsed=time.perf_counter() - began)
     print(report)
     RESULTS.write_text(report)
     print(f"(written to {RESULTS.relative_to(ROOT)})")
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The median of each figure over several wrk runs (the first run of each is a warm-up)."""
+    return {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99", "errors")}
 
 
 def render(backend: str, *, bare, page, empty, full, statements, sign_in_empty, sign_in_full, seconds, scans, rss,
@@ -376,9 +399,9 @@ def render(backend: str, *, bare, page, empty, full, statements, sign_in_empty, 
         (f"  everything else, with {PROVIDERS:,} providers", f"{sign_in_full['other']:.1f} ms "
          f"(total {sign_in_full['total']:.1f}, bcrypt {sign_in_full['bcrypt']:.1f})", "≤ 25 ms",
          verdict(sign_in_full["other"] <= 25)),
-        ("/security latency, 1 connection, almost empty database: p50 / p99",
+        (f"/security latency, 1 connection, almost empty database: p50 / p99 (median of {ROUNDS} runs)",
          f"{empty['p50']:.2f} / {empty['p99']:.2f} ms", "", ""),
-        (f"/security latency, {PROVIDERS:,} providers and {devices:,} devices: p50 / p99",
+        (f"/security latency, {PROVIDERS:,} providers and {devices:,} devices: p50 / p99 (median of {ROUNDS} runs)",
          f"{full['p50']:.2f} / {full['p99']:.2f} ms", "", ""),
         ("/security p50, full ÷ empty", f"{growth:.2f}", "≤ 1.2", verdict(growth <= 1.2)),
         ("full scans of user or device (EXPLAIN, page + sign-in, full database)",
@@ -397,7 +420,8 @@ def render(backend: str, *, bare, page, empty, full, statements, sign_in_empty, 
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {platform.python_implementation()} {platform.python_version()} · "
         f"{os.cpu_count()} cores · gunicorn -w {WORKERS} (sync) · wrk -t2 -c{CONNECTIONS} {DURATION}s "
-        f"(latency: wrk -t1 -c1 {DURATION}s) · whole run {elapsed:.0f} s",
+        f"(latency: {ROUNDS} alternating rounds of wrk -t1 -c1 {ROUND_SECONDS}s) · whole run {elapsed:.0f} s · "
+        f"load average at the end {os.getloadavg()[0]:.1f} (other work on the machine skews every figure)",
         "",
         "| measure | figure | aim | met |",
         "| --- | --- | --- | --- |",
