@@ -89,8 +89,10 @@ def secret_on_page(page) -> str:
     return page.locator(".secret-key code").inner_text().replace(" ", "")
 
 
-def code_generator(page, live_server, name: str, audit: Audit | None = None, prefix: str = "cg") -> str:
-    """The code-generator wizard from its step 1; each page audited when `audit` is given."""
+def code_generator(page, live_server, name: str, audit: Audit | None = None, prefix: str = "cg", *,
+                   primary_step: bool) -> str:
+    """The code-generator wizard from its step 1 (with the Primary step for a second device); each
+    page audited when `audit` is given."""
     check = audit or (lambda *_: None)
     check(page, f"{prefix}-1-intro")
     page.get_by_role("button", name="Continue").click()
@@ -111,7 +113,8 @@ def code_generator(page, live_server, name: str, audit: Audit | None = None, pre
     check(page, f"{prefix}-4-name")
     page.get_by_label("Device name").fill(name)
     page.get_by_role("button", name="Continue").click()
-    if page.get_by_role("button", name="Keep my current primary device").count():
+    if primary_step:
+        page.get_by_role("heading", name="Primary device").wait_for()
         check(page, f"{prefix}-5-primary")
         page.get_by_role("button", name="Keep my current primary device").click()
     page.get_by_role("heading", name="Your device is set up").wait_for()
@@ -124,7 +127,7 @@ def code_generator(page, live_server, name: str, audit: Audit | None = None, pre
 def first_device(page, live_server, username: str, audit: Audit | None = None) -> str:
     sign_in_with_password(page, username)
     page.get_by_text("Set up a code generator").first.wait_for()
-    return code_generator(page, live_server, "My iPhone", audit, prefix="cg-first")
+    return code_generator(page, live_server, "My iPhone", audit, prefix="cg-first", primary_step=False)
 
 
 def test_sign_in_code_generator_and_sign_in_and_security(live_server, new_page, audit):
@@ -140,10 +143,11 @@ def test_sign_in_code_generator_and_sign_in_and_security(live_server, new_page, 
 
     page.get_by_role("link", name="Add Code Generator").click()
     page.get_by_text("Step 1 of 5").wait_for()
-    code_generator(page, live_server, "Office iPad", audit, prefix="cg-add")
+    code_generator(page, live_server, "Office iPad", audit, prefix="cg-add", primary_step=True)
     audit(page, "security-two-devices")
 
     page.get_by_role("link", name="Rename Office iPad").click()
+    page.get_by_role("heading", name="Rename Office iPad").wait_for()
     audit(page, "rename")
     page.get_by_label("Name").fill("")
     page.get_by_role("button", name="Apply Change").click()
@@ -165,6 +169,7 @@ def test_sign_in_code_generator_and_sign_in_and_security(live_server, new_page, 
     page.get_by_role("heading", name="Complete your sign in").wait_for()
     audit(page, "signin-choose-method")
     page.get_by_role("link", name="Select Code Generator Application").click()
+    page.get_by_label("Enter the 6-digit code").wait_for()
     audit(page, "signin-code")
     page.get_by_label("Enter the 6-digit code").fill("000000")
     page.get_by_role("button", name="Continue").click()
@@ -209,6 +214,7 @@ def test_push_text_and_the_training_phone(live_server, new_page, audit):
     audit(computer, "push-4-name")
     computer.get_by_label("Device name").fill("My Android")
     computer.get_by_role("button", name="Continue").click()
+    computer.get_by_role("heading", name="Primary device").wait_for()
     audit(computer, "push-5-primary")
     computer.get_by_role("button", name="Keep my current primary device").click()
     computer.get_by_role("heading", name="Your device is set up").wait_for()
@@ -238,6 +244,7 @@ def test_push_text_and_the_training_phone(live_server, new_page, audit):
     phone.locator(".message__body").first.wait_for()
     audit(phone, "phone-messages")
     phone.get_by_role("link", name="Codes").click()
+    phone.get_by_role("heading", name="Codes").wait_for()
     audit(phone, "phone-codes")
     phone.get_by_role("link", name="Messages").click()
     code = re.search(r"your code is (\d{6})", phone.locator(".message__body").first.inner_text()).group(1)
@@ -248,6 +255,7 @@ def test_push_text_and_the_training_phone(live_server, new_page, audit):
     audit(computer, "text-3-name")
     computer.get_by_label("Device name").fill("Training phone texts")
     computer.get_by_role("button", name="Continue").click()
+    computer.get_by_role("heading", name="Primary device").wait_for()
     audit(computer, "text-4-primary")
     computer.get_by_role("button", name="Keep my current primary device").click()
     computer.get_by_role("heading", name="Your device is set up").wait_for()
@@ -325,6 +333,7 @@ def test_epcs_admin_pin_compose_review_transmit(live_server, new_page, audit):
     admin = new_page(viewport=DESKTOP)
     first_device(admin, live_server, "admin.a")
     admin.get_by_role("link", name="EPCS permissions").click()
+    admin.get_by_role("heading", name="EPCS permissions").wait_for()
     audit(admin, "admin-epcs")
     admin.get_by_role("button", name="Attest identity of Ana Rivera").click()
     admin.get_by_text("You attested Ana Rivera's identity.").wait_for()
@@ -342,14 +351,17 @@ def test_epcs_admin_pin_compose_review_transmit(live_server, new_page, audit):
     doc = new_page(viewport=DESKTOP)
     secret = first_device(doc, live_server, "dr.rivera")
     doc.get_by_role("link", name="EPCS", exact=True).click()
+    doc.get_by_role("heading", name="EPCS readiness").wait_for()
     audit(doc, "epcs-readiness")
     doc.get_by_role("link", name="Create EPCS PIN").click()
     validate_passcode(doc, live_server, secret, audit, "pin-create")
     new_pin(doc, "2580", audit, "pin-create")
 
     doc.get_by_role("link", name="EPCS", exact=True).click()
+    doc.get_by_role("link", name="Compose Rx").wait_for()
     audit(doc, "epcs-ready")
     doc.get_by_role("link", name="Compose Rx").click()
+    doc.get_by_text("Step 1 of 2 · Compose Rx").wait_for()
     audit(doc, "rx-1-compose")
     doc.get_by_role("button", name="Review").click()
     doc.locator(".field__error").first.wait_for()
@@ -372,6 +384,7 @@ def test_epcs_admin_pin_compose_review_transmit(live_server, new_page, audit):
     doc.get_by_text("Signed and sent.").wait_for()
     audit(doc, "rx-3-signed")
     doc.get_by_role("link", name="Signed prescriptions").click()
+    doc.get_by_role("heading", name="Signed prescriptions").wait_for()
     audit(doc, "rx-list")
 
     doc.get_by_role("link", name="EPCS", exact=True).click()
@@ -407,6 +420,7 @@ def test_token_inventory_and_add_token(live_server, new_page, audit):
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("You are authenticated. You can now add a token.").wait_for()
     page.get_by_role("link", name="Add Token").click()
+    page.get_by_label("Serial number").wait_for()
     audit(page, "tokens-3-add-token")
     page.get_by_label("Serial number").fill("GALH12345678")
     page.get_by_label("One-Time Password 1").fill("111111")
@@ -420,8 +434,10 @@ def test_token_inventory_and_add_token(live_server, new_page, audit):
     page.get_by_role("heading", name="Token Status: Active").wait_for()
     audit(page, "tokens-4-active")
     page.get_by_role("link", name="Cancel").click()
+    page.get_by_role("heading", name="EPCS Device Management").wait_for()
     audit(page, "tokens-device-management-with-token")
     page.get_by_role("link", name="Resync token GALH12345678").click()
+    page.get_by_label("One-Time Password 1").wait_for()
     audit(page, "tokens-resync")
 
     page.goto("/admin/tokens")
