@@ -16,7 +16,8 @@ from axe_playwright_python.sync_playwright import Axe
 
 from tests.conftest import PASSWORD, FakeClock, decode_qr, live_user, screenshot
 from tests.epcs_helpers import DEA, ORDER
-from tests.otp_reference import rfc4226_hotp, totp_now
+from tests.otp_reference import rfc4226_hotp
+from tests.test_browser_epcs import next_code
 
 pytestmark = pytest.mark.browser
 
@@ -70,12 +71,6 @@ def audit():
 @pytest.fixture
 def live_config():
     return {"CLOCK": FakeClock(), "PORTAL_DEMO": True}
-
-
-def next_code(live_server, secret: str) -> str:
-    clock = live_server.app.config["CLOCK"]
-    clock.advance(30)
-    return totp_now(secret, clock.now)
 
 
 def sign_in_with_password(page, username: str, password: str = PASSWORD) -> None:
