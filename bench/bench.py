@@ -285,7 +285,7 @@ def page_latency(clients: dict, rounds: int = ROUNDS, requests: int = 100) -> di
     blocks of `requests`; the first block of each is a warm-up. Median and 90th percentile, ms."""
     times = {label: [] for label in clients}
     for block in range(rounds + 1):
-        for label, client in clients.items():
+        for label, client in list(clients.items())[::1 if block % 2 else -1]:
             for _ in range(requests):
                 start = time.perf_counter()
                 assert client.get("/security").status_code == 200
@@ -375,16 +375,18 @@ def main() -> None:
         # everything that compares the empty and the full database runs in alternating rounds, so
         # that whatever else the machine does weighs on both alike
         sign_ins = {"empty": SignIn(empty_url), "full": SignIn(full_url)}
-        for _ in range(SIGN_INS + 1):
-            for sign_in in sign_ins.values():
+        for run in range(SIGN_INS + 1):
+            for sign_in in list(sign_ins.values())[::1 if run % 2 else -1]:
                 sign_in.once()
         scans, plans = explain(full_url, statements + sign_ins["full"].statements())
         in_process = page_latency({"empty": empty_client, "full": full_client})
         with gunicorn("wsgi:app", empty_env) as empty, gunicorn("wsgi:app", full_env) as full:
             rounds = {"empty": [], "full": []}
-            for label, server, cookie in (("empty", empty, empty_cookie), ("full", full, full_cookie)) * (ROUNDS + 1):
-                rounds[label].append(wrk(f"{server.url}/security", cookie, connections="1", threads=1,
-                                         seconds=ROUND_SECONDS))
+            pair = [("empty", empty, empty_cookie), ("full", full, full_cookie)]
+            for round_ in range(ROUNDS + 1):
+                for label, server, cookie in pair if round_ % 2 else pair[::-1]:  # neither always goes first
+                    rounds[label].append(wrk(f"{server.url}/security", cookie, connections="1", threads=1,
+                                             seconds=ROUND_SECONDS))
             wrk(f"{full.url}/security", full_cookie)  # the workers' memory after a load
             rss = full.worker_rss_mb()
     tokens = bench_tokens.measure()
