@@ -192,7 +192,7 @@ def test_every_endpoint_is_in_the_table(app):
     stale = sorted(set(ACCESS) - found)
     assert not stale, f"ACCESS names endpoints that no longer exist: {stale}"
     public = sorted(e for e, who in ACCESS.items() if who == PUBLIC)
-    assert len(public) <= 14, f"the public list should stay short: {public}"
+    assert len(public) <= 20, f"the public list should stay short (each entry is a page anyone may open): {public}"
 
 
 def test_anonymous_users_are_refused(app, client):
