@@ -84,6 +84,10 @@ class User(db.Model):
         return self.name.split()[0] if self.name else ""
 
 
+# sign-in finds a user by lower(username): without this index it reads the whole user table
+Index("ix_user_username_lower", func.lower(User.username))
+
+
 class Device(db.Model):
     """A second factor. A device row exists only once confirmed: the set-up wizards keep the
     pending seed in wizard_state, so nothing can ever use an unconfirmed device."""
