@@ -121,6 +121,10 @@ def code_generator(page, live_server, name: str, audit: Audit | None = None, pre
 
 def first_device(page, live_server, username: str, audit: Audit | None = None) -> str:
     sign_in_with_password(page, username)
+    page.get_by_role("heading", name="Set up your first device").wait_for()
+    if audit is not None:
+        audit(page, "first-device")
+    page.get_by_role("link", name="Set Up Code Generator").click()
     page.get_by_text("Set up a code generator").first.wait_for()
     return code_generator(page, live_server, "My iPhone", audit, prefix="cg-first", primary_step=False)
 
@@ -518,6 +522,9 @@ def test_code_generator_wizard_with_the_keyboard_alone(live_server, new_page):
     tab_to(page, "Password")
     page.keyboard.type(PASSWORD)
     tab_to(page, "Sign in")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Set up your first device").wait_for()
+    tab_to(page, "Set Up Code Generator")
     page.keyboard.press("Enter")
     keyboard_code_generator(page, live_server, "My iPhone", primary=None)
     tab_to(page, "Add Code Generator")
