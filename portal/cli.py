@@ -69,7 +69,7 @@ def register(app: Flask) -> None:
         """Seed the demo clinic (once) and print its sign-ins."""
         demo.seed()
         db.session.commit()
-        click.echo("Demo sign-ins (password, then set up a code generator at first sign-in):")
+        click.echo("Demo sign-ins (the first sign-in is password only, then: Set up your first device):")
         for username, role, name, *_ in demo.DEMO_USERS:
             click.echo(f"  {role:<9} {name:<13} username {username:<10} password {demo.demo_password(username)}")
 
