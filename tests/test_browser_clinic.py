@@ -61,10 +61,20 @@ def inbox():
 
 
 @pytest.fixture
-def live_config(inbox):
+def articles_folder(tmp_path):
+    """The Guided tour's article for the code generator (the test does not depend on ../shared)."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "000_cee058c69f519638.txt").write_text("What is MFA\n\nSet up Push Notification or Code Generator\n")
+    return folder
+
+
+@pytest.fixture
+def live_config(inbox, articles_folder):
     return {"CLOCK": FakeClock(), "PORTAL_DEMO": True, "PORTAL_MAIL_BACKEND": "smtp",
             "PORTAL_SMTP_HOST": "127.0.0.1", "PORTAL_SMTP_PORT": inbox.port,
-            "PORTAL_OTP_WAIT_AFTER": 10, "PORTAL_OTP_LOCK_AFTER": 3}
+            "PORTAL_OTP_WAIT_AFTER": 10, "PORTAL_OTP_LOCK_AFTER": 3,
+            "PORTAL_ARTICLES_PATH": str(articles_folder)}
 
 
 def now(live_server):
