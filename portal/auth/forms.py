@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from ..forms import CodeField
+from ..forms import CodeField, offer_devices, offered_device
 from ..passwords import password_problem
 
 
@@ -16,20 +16,14 @@ class LoginForm(FlaskForm):
 class CodeForm(FlaskForm):
     """Device choice (primary preselected) and the code, checked against that device."""
 
-    device = RadioField("Device", validate_choice=False)
+    device = RadioField("Device", validate_choice=False, validators=[offered_device])
     code = CodeField()
 
     def __init__(self, devices, digits: int = 6, **kwargs):
         super().__init__(**kwargs)
-        self.device.choices = [(str(d.id), d.name) for d in devices]
-        if not self.device.data and devices:
-            self.device.data = str(devices[0].id)
+        offer_devices(self.device, devices)
         if digits != 6:
             self.code.label.text = f"Enter the {digits}-digit code"
-
-    def validate_device(self, field):
-        if field.data not in {value for value, _ in field.choices}:
-            raise ValidationError("Choose one of your devices.")
 
 
 class NewPasswordForm(FlaskForm):

@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField
-from wtforms.validators import ValidationError
+
+from ..forms import offer_devices, offered_device
 
 
 class PushForm(FlaskForm):
@@ -13,10 +14,8 @@ class PushForm(FlaskForm):
 
     def __init__(self, devices=(), **kwargs):
         super().__init__(**kwargs)
-        self.device.choices = [(str(d.id), d.name) for d in devices]
-        if not self.device.data and devices:
-            self.device.data = str(devices[0].id)
+        offer_devices(self.device, devices)
 
     def validate_device(self, field):
-        if self.device.choices and field.data not in {value for value, _ in field.choices}:
-            raise ValidationError("Choose one of your devices.")
+        if field.choices:  # Check again needs no choice
+            offered_device(self, field)

@@ -4,7 +4,7 @@ from wtforms import PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from .. import otp
-from ..forms import CodeField
+from ..forms import CodeField, offer_devices, offered_device
 from ..seedfile import normalise_serial
 
 SAME_TWICE = "One-Time Password 2 must be a NEW number: press the button again and enter the new number."
@@ -45,17 +45,11 @@ class AddTokenForm(TokenCodesForm):
 class ResyncForm(TokenCodesForm):
     """Resync at sign-in or step-up: which hardware token (when there are several), then two codes."""
 
-    device = RadioField("Device", validate_choice=False)
+    device = RadioField("Device", validate_choice=False, validators=[offered_device])
 
     def __init__(self, devices, **kwargs):
         super().__init__(**kwargs)
-        self.device.choices = [(str(d.id), d.name) for d in devices]
-        if not self.device.data and devices:
-            self.device.data = str(devices[0].id)
-
-    def validate_device(self, field):
-        if field.data not in {value for value, _ in field.choices}:
-            raise ValidationError("Choose one of your tokens.")
+        offer_devices(self.device, devices)
 
 
 class AuthenticateChoiceForm(FlaskForm):
